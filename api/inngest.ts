@@ -1,0 +1,20 @@
+import { serve } from "inngest/node";
+import { createInngestClient } from "../inngest/client.js";
+import { createFunctions } from "../inngest/functions/index.js";
+import { getConfig } from "../lib/config.js";
+import { lazyHandler } from "../lib/http/lazy-handler.js";
+import { createLogger } from "../lib/logger.js";
+import { connectUserStore } from "../lib/users/connect-user-store.js";
+
+/**
+ * Inngest calls this endpoint to run the functions (and PUTs it to sync them).
+ * Outside dev mode the SDK rejects any request not signed with INNGEST_SIGNING_KEY;
+ * config refuses to start in production without that key or with INNGEST_DEV set.
+ */
+export default lazyHandler(() => {
+  const config = getConfig();
+  const logger = createLogger(config.logLevel).child({ route: "inngest" });
+  const inngest = createInngestClient(config.inngest, logger);
+  const functions = createFunctions(inngest, { users: () => connectUserStore(config.mongo) });
+  return serve({ client: inngest, functions });
+});

@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { clerkUserEventDataSchemas, isClerkUserEventType } from "../../lib/clerk/user-payload.js";
+import { getConfig } from "../../lib/config.js";
+import { lazyHandler } from "../../lib/http/lazy-handler.js";
+import { sendProblem } from "../../lib/http/problem.js";
+import { readRawBody } from "../../lib/http/read-raw-body.js";
+import { sendJson } from "../../lib/http/send-json.js";
+import { createLogger, type Logger } from "../../lib/logger.js";
+import { formatIssues } from "../../lib/validation/format-issues.js";
+import { createClerkWebhookVerifier, type WebhookVerification } from "../../lib/webhooks/verify-clerk-webhook.js";
+import { createInngestClient } from "../../inngest/client.js";
+import { withDeadline } from "../../lib/with-deadline.js";
+
+export interface ClerkWebhookDeps {
+  verify: (rawBody: Buffer, headers: IncomingMessage["headers"]) => WebhookVerification;
+  /** Hands a `clerk/*` event to Inngest; rejects if Inngest did not take it. */
+  sendEvent: (event: { name: string; id: string; ts: number; data: Record<string, unknown> }) => Promise<unknown>;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/**
+ * Clerk → (Svix) → here → Inngest. Verifies the delivery on its raw bytes, then
+ * forwards it as `clerk/<type>` with the Svix id as the event id, so Inngest drops
+ * Svix's redeliveries. It answers 2xx only once Inngest holds the event: anything
+ * else makes Svix retry, and a delivery is never acknowledged and lost.
+ */
+export function createClerkWebhookHandler(deps: ClerkWebhookDeps) {
+  return async function handleClerkWebhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== "POST") {
+      sendProblem(res, "methodNotAllowed", { detail: "Webhooks are delivered with POST.", headers: { allow: "POST" } });
+      return;
+    }
+    const raw = await readRawBody(req, deps.maxBodyBytes);
+    if (raw.kind === "too-large") {
+      sendProblem(res, "payloadTooLarge", { detail: `The body exceeds ${raw.limit} bytes.` });
+      return;
+    }
+
+    const verification = deps.verify(raw.body, req.headers);
+    if (verification.kind !== "verified") {
+      deps.logger.warn({ svixId: req.headers["svix-id"], reason: verification.kind }, "webhook rejected");
+      rejectUnverified(res, verification);
+      return;
+    }
+
+    const { svixId, type, data, timestamp } = verification.delivery;
+    const log = deps.logger.child({ svixId, type });
+    if (!isClerkUserEventType(type)) {
+      log.info("webhook acknowledged and ignored: event type not handled");
+      sendJson(res, 200, { status: "ignored", type });
+      return;
+    }
+    const parsed = clerkUserEventDataSchemas[type].safeParse(data);
+    if (!parsed.success) {
+      const errors = formatIssues(parsed.error.issues);
+      log.warn({ errors }, "webhook rejected: payload failed validation");
+      sendProblem(res, "invalidPayload", { detail: `The ${type} payload is not usable.`, extensions: { errors } });
+      return;
+    }
+
+    try {
+      await deps.sendEvent({ name: `clerk/${type}`, id: svixId, ts: timestamp, data });
+    } catch (error) {
+      log.error({ err: error }, "Inngest did not take the event; Svix will redeliver");
+      sendProblem(res, "eventBusUnavailable", { headers: { "retry-after": "5" } });
+      return;
+    }
+    log.info({ userId: parsed.data.id }, "webhook forwarded to Inngest");
+    sendJson(res, 200, { status: "accepted", eventId: svixId });
+  };
+}
+
+function rejectUnverified(res: ServerResponse, verification: Exclude<WebhookVerification, { kind: "verified" }>): void {
+  switch (verification.kind) {
+    case "missing-headers":
+      return sendProblem(res, "webhookMissingHeaders", { detail: `Missing: ${verification.missing.join(", ")}.` });
+    case "stale-timestamp":
+      return sendProblem(res, "webhookStaleTimestamp", { detail: "svix-timestamp must be within 5 minutes of now." });
+    case "invalid-signature":
+      return sendProblem(res, "webhookInvalidSignature", { detail: "No signature matches this body." });
+    case "malformed-json":
+      return sendProblem(res, "malformedJson");
+    case "invalid-envelope":
+      return sendProblem(res, "invalidPayload", {
+        detail: "Not a Clerk webhook envelope.",
+        extensions: { errors: verification.issues },
+      });
+  }
+}
+
+export default lazyHandler(() => {
+  const config = getConfig();
+  const logger = createLogger(config.logLevel).child({ route: "webhooks/clerk" });
+  const inngest = createInngestClient(config.inngest, logger);
+  return createClerkWebhookHandler({
+    verify: createClerkWebhookVerifier(config.webhook.signingSecret),
+    sendEvent: (event) => withDeadline(inngest.send(event), config.inngest.sendTimeoutMs, "sending to Inngest"),
+    maxBodyBytes: config.webhook.maxBodyBytes,
+    logger,
+  });
+});

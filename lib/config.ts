@@ -1,0 +1,121 @@
+import { z } from "zod";
+
+/**
+ * The one place that reads `process.env`. Every other module receives the typed
+ * `Config` (or the slice it needs), so tests inject configuration instead of
+ * mutating the environment.
+ */
+
+const booleanFlag = z
+  .enum(["1", "0", "true", "false"])
+  .transform((value) => value === "1" || value === "true");
+
+const optionalSecret = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    VERCEL_ENV: z.enum(["development", "preview", "production"]).optional(),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+    MONGODB_URI: z
+      .string({ error: "is required (a mongodb:// or mongodb+srv:// connection string)" })
+      .regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://"),
+    MONGODB_DB_NAME: z.string().min(1).optional(),
+    MONGODB_MAX_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+    MONGODB_SERVER_SELECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
+
+    CLERK_WEBHOOK_SIGNING_SECRET: z
+      .string({ error: "is required (Clerk dashboard → Webhooks → Signing Secret)" })
+      .regex(/^whsec_[A-Za-z0-9+/=]+$/, "must be a Svix signing secret starting with whsec_"),
+    WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(5_242_880).default(524_288),
+
+    INNGEST_APP_ID: z.string().min(1).default("clerk-mongo-sync"),
+    INNGEST_EVENT_KEY: optionalSecret,
+    INNGEST_SIGNING_KEY: optionalSecret,
+    INNGEST_SIGNING_KEY_FALLBACK: optionalSecret,
+    INNGEST_DEV: booleanFlag.optional(),
+    INNGEST_BASE_URL: z.url().optional(),
+    INNGEST_SEND_TIMEOUT_MS: z.coerce.number().int().min(500).max(14_000).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    const isProduction = env.NODE_ENV === "production" || env.VERCEL_ENV === "production";
+    if (isProduction && env.INNGEST_DEV) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["INNGEST_DEV"],
+        message: "must not be enabled in production: it turns off Inngest request signing",
+      });
+    }
+    if (env.INNGEST_DEV) return;
+    for (const key of ["INNGEST_EVENT_KEY", "INNGEST_SIGNING_KEY"] as const) {
+      if (!env[key]) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: "is required unless INNGEST_DEV=1 (local Inngest dev server)",
+        });
+      }
+    }
+  });
+
+export type Config = ReturnType<typeof toConfig>;
+export type MongoConfig = Config["mongo"];
+export type InngestConfig = Config["inngest"];
+export type WebhookConfig = Config["webhook"];
+
+function toConfig(env: z.infer<typeof envSchema>) {
+  return {
+    nodeEnv: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    mongo: {
+      uri: env.MONGODB_URI,
+      dbName: env.MONGODB_DB_NAME,
+      maxPoolSize: env.MONGODB_MAX_POOL_SIZE,
+      serverSelectionTimeoutMs: env.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
+    },
+    webhook: {
+      signingSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,
+      maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
+    },
+    inngest: {
+      appId: env.INNGEST_APP_ID,
+      eventKey: env.INNGEST_EVENT_KEY,
+      signingKey: env.INNGEST_SIGNING_KEY,
+      signingKeyFallback: env.INNGEST_SIGNING_KEY_FALLBACK,
+      isDev: env.INNGEST_DEV ?? false,
+      baseUrl: env.INNGEST_BASE_URL,
+      sendTimeoutMs: env.INNGEST_SEND_TIMEOUT_MS,
+    },
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+  }
+}
+
+/** Parses an environment into a `Config`, naming every bad variable at once. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"} ${issue.message}`),
+    );
+  }
+  return toConfig(result.data);
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, validated on first use and then reused. */
+export function getConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

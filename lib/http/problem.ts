@@ -1,0 +1,54 @@
+import type { ServerResponse } from "node:http";
+
+/**
+ * Every error the HTTP API returns is RFC 9457 problem+json with a stable `type`,
+ * listed here and documented in docs/problems.md. Clients branch on `type`, never
+ * on `title` or `detail`.
+ */
+export const problemTypes = {
+  methodNotAllowed: { type: "/problems/method-not-allowed", title: "Method not allowed", status: 405 },
+  payloadTooLarge: { type: "/problems/payload-too-large", title: "Payload too large", status: 413 },
+  webhookMissingHeaders: {
+    type: "/problems/webhook-missing-headers",
+    title: "Missing Svix signature headers",
+    status: 400,
+  },
+  webhookStaleTimestamp: {
+    type: "/problems/webhook-stale-timestamp",
+    title: "Webhook timestamp outside the tolerance window",
+    status: 401,
+  },
+  webhookInvalidSignature: {
+    type: "/problems/webhook-invalid-signature",
+    title: "Webhook signature verification failed",
+    status: 401,
+  },
+  malformedJson: { type: "/problems/malformed-json", title: "Request body is not valid JSON", status: 400 },
+  invalidPayload: { type: "/problems/invalid-payload", title: "Payload failed validation", status: 400 },
+  eventBusUnavailable: {
+    type: "/problems/event-bus-unavailable",
+    title: "The event could not be handed to Inngest; retry later",
+    status: 503,
+  },
+  internal: { type: "/problems/internal", title: "Internal server error", status: 500 },
+} as const satisfies Record<string, { type: string; title: string; status: number }>;
+
+export type ProblemKey = keyof typeof problemTypes;
+
+export interface ProblemDetails {
+  detail?: string;
+  /** Extra members (RFC 9457 extensions), e.g. validation `errors`. Never secrets. */
+  extensions?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+export function sendProblem(res: ServerResponse, key: ProblemKey, details: ProblemDetails = {}): void {
+  const { type, title, status } = problemTypes[key];
+  const body = JSON.stringify({ type, title, status, detail: details.detail, ...details.extensions });
+  res.writeHead(status, {
+    "content-type": "application/problem+json",
+    "cache-control": "no-store",
+    ...details.headers,
+  });
+  res.end(body);
+}

@@ -1,0 +1,26 @@
+import type { StoredSyncState, SyncDecision, SyncEvent } from "./types.js";
+
+/**
+ * The sync rules, with no I/O. Given what is stored and what Clerk reported, decide
+ * what to write. The guarantees every path relies on:
+ * - idempotent: an event whose version is already stored is a duplicate;
+ * - ordered: an event older (by Clerk's `updated_at`) than what is stored is stale;
+ * - final deletion: Clerk never reuses a user id, so once tombstoned, nothing revives it.
+ */
+export function decide(stored: StoredSyncState | null, event: SyncEvent): SyncDecision {
+  if (event.kind === "delete") return decideDelete(stored, event.deletedAt);
+  const { snapshot } = event;
+  if (!stored) return { kind: "insert", snapshot };
+  if (stored.kind === "tombstoned") return { kind: "skip", reason: "tombstoned" };
+
+  const incoming = snapshot.clerkUpdatedAt.getTime();
+  if (incoming < stored.version) return { kind: "skip", reason: "stale" };
+  if (incoming === stored.version) return { kind: "skip", reason: "duplicate" };
+  return { kind: "update", snapshot, expectedVersion: stored.version };
+}
+
+function decideDelete(stored: StoredSyncState | null, deletedAt: Date): SyncDecision {
+  if (!stored) return { kind: "insert-tombstone", deletedAt };
+  if (stored.kind === "tombstoned") return { kind: "skip", reason: "duplicate" };
+  return { kind: "tombstone", deletedAt };
+}

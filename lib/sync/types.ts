@@ -1,0 +1,45 @@
+/** The user as the sync stores it, mapped from Clerk's payload (see `toUserSnapshot`). */
+export interface UserSnapshot {
+  email: string | null;
+  emailAddresses: { id: string; emailAddress: string; verified: boolean }[];
+  firstName: string | null;
+  lastName: string | null;
+  username: string | null;
+  imageUrl: string | null;
+  publicMetadata: Record<string, unknown>;
+  banned: boolean;
+  locked: boolean;
+  clerkCreatedAt: Date;
+  /** Clerk's `updated_at`: the version the ordering rule compares. */
+  clerkUpdatedAt: Date;
+}
+
+/** One change Clerk reported, whichever path (webhook, direct Inngest, fallback) it came by. */
+export type SyncEvent =
+  | { kind: "upsert"; userId: string; snapshot: UserSnapshot }
+  | { kind: "delete"; userId: string; deletedAt: Date };
+
+/**
+ * The part of a stored user the rules look at; `null` when no document exists.
+ * A live user's version is the Clerk `updated_at` (ms) of the last applied snapshot.
+ */
+export type StoredSyncState = { kind: "live"; version: number } | { kind: "tombstoned"; deletedAt: Date };
+
+/** What an event does to the stored user. Writes carry the state they expect (compare-and-set). */
+export type SyncDecision =
+  | { kind: "insert"; snapshot: UserSnapshot }
+  | { kind: "update"; snapshot: UserSnapshot; expectedVersion: number }
+  | { kind: "tombstone"; deletedAt: Date }
+  | { kind: "insert-tombstone"; deletedAt: Date }
+  | { kind: "skip"; reason: SkipReason };
+
+export type SyncWrite = Exclude<SyncDecision, { kind: "skip" }>;
+
+export type SkipReason = "duplicate" | "stale" | "tombstoned";
+
+/** What applying an event did, as the store reports it. */
+export type SyncOutcome =
+  | { kind: "created" }
+  | { kind: "updated" }
+  | { kind: "deleted" }
+  | { kind: "skipped"; reason: SkipReason };

@@ -1,0 +1,53 @@
+import { type Connection, type InferRawDocType, type Model, Schema } from "mongoose";
+
+/**
+ * A user, keyed by the Clerk user id as `_id`: every sync write is then a lookup by
+ * the primary key, and a second document for one Clerk user cannot exist.
+ *
+ * Sync bookkeeping: `clerkUpdatedAt` is the Clerk version last applied (the ordering
+ * rule compares it); `deletedAt` is the tombstone that keeps a deleted user deleted.
+ * A tombstone written before the user was ever seen holds only `_id` and `deletedAt`.
+ */
+const emailAddressSchema = new Schema(
+  {
+    id: { type: String, required: true },
+    emailAddress: { type: String, required: true },
+    verified: { type: Boolean, required: true },
+  },
+  { _id: false },
+);
+
+const userSchemaDefinition = {
+  _id: { type: String, required: true },
+  email: { type: String },
+  emailAddresses: { type: [emailAddressSchema] },
+  firstName: { type: String },
+  lastName: { type: String },
+  username: { type: String },
+  imageUrl: { type: String },
+  publicMetadata: { type: Schema.Types.Mixed },
+  banned: { type: Boolean },
+  locked: { type: Boolean },
+  clerkCreatedAt: { type: Date },
+  clerkUpdatedAt: { type: Date },
+  deletedAt: { type: Date },
+} as const;
+
+export const userSchema = new Schema(userSchemaDefinition, {
+  collection: "users",
+  timestamps: true,
+  minimize: false,
+  versionKey: false,
+  strict: "throw",
+});
+
+export type UserDocument = InferRawDocType<typeof userSchemaDefinition> & {
+  createdAt: Date;
+  updatedAt: Date;
+};
+export type UserModel = Model<UserDocument>;
+
+/** The `User` model bound to one connection (a model per connection, no global registry). */
+export function userModelFor(connection: Connection): UserModel {
+  return (connection.models.User as UserModel | undefined) ?? connection.model<UserDocument>("User", userSchema);
+}

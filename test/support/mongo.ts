@@ -1,0 +1,30 @@
+import type { Connection } from "mongoose";
+import { afterAll, beforeEach, inject } from "vitest";
+import type { MongoConfig } from "../../lib/config.js";
+import { closeMongoConnections, connectMongo } from "../../lib/db/connection.js";
+import { type UserModel, userModelFor } from "../../lib/users/user-model.js";
+
+/** A database of this worker's own (`VITEST_POOL_ID`), emptied before every test. */
+export function useTestDatabase(): { config: MongoConfig; connection: () => Connection; users: () => UserModel } {
+  const config: MongoConfig = {
+    uri: inject("mongoUri"),
+    dbName: `cms_test_${process.env.VITEST_POOL_ID ?? "0"}`,
+    maxPoolSize: 10,
+    serverSelectionTimeoutMs: 5_000,
+  };
+  let connection: Connection | undefined;
+
+  beforeEach(async () => {
+    connection ??= await connectMongo(config);
+    await connection.db?.dropDatabase();
+  });
+  afterAll(async () => {
+    await closeMongoConnections();
+  });
+
+  const current = () => {
+    if (!connection) throw new Error("the test database is connected in beforeEach");
+    return connection;
+  };
+  return { config, connection: current, users: () => userModelFor(current()) };
+}
