@@ -1,6 +1,7 @@
 import { serve } from "inngest/node";
-import { createInngestClient } from "../inngest/client.js";
+import { createInngestClient, type InngestClient } from "../inngest/client.js";
 import { createFunctions } from "../inngest/functions/index.js";
+import type { SyncFunctionDeps } from "../inngest/functions/apply-clerk-user-event.js";
 import { getConfig } from "../lib/config.js";
 import { lazyHandler } from "../lib/http/lazy-handler.js";
 import { createLogger } from "../lib/logger.js";
@@ -11,10 +12,13 @@ import { connectUserStore } from "../lib/users/connect-user-store.js";
  * Outside dev mode the SDK rejects any request not signed with INNGEST_SIGNING_KEY;
  * config refuses to start in production without that key or with INNGEST_DEV set.
  */
+export function createInngestHandler(inngest: InngestClient, deps: SyncFunctionDeps) {
+  return serve({ client: inngest, functions: createFunctions(inngest, deps) });
+}
+
 export default lazyHandler(() => {
   const config = getConfig();
   const logger = createLogger(config.logLevel).child({ route: "inngest" });
   const inngest = createInngestClient(config.inngest, logger);
-  const functions = createFunctions(inngest, { users: () => connectUserStore(config.mongo) });
-  return serve({ client: inngest, functions });
+  return createInngestHandler(inngest, { users: () => connectUserStore(config.mongo) });
 });

@@ -1,0 +1,88 @@
+import { NonRetriableError } from "inngest";
+import { describe, expect, it } from "vitest";
+import { toDeleteEvent, toUpsertEvent } from "../../../inngest/functions/apply-clerk-user-event.js";
+import { createUserStore } from "../../../lib/users/user-store.js";
+import { clerkUser, clerkUserDeleted } from "../../support/clerk-fixtures.js";
+import { syncFunctionEngines } from "../../support/inngest.js";
+import { useTestDatabase } from "../../support/mongo.js";
+
+const db = useTestDatabase();
+const { engineFor, functions, inngest } = syncFunctionEngines(async () => createUserStore(db.users()));
+
+const run = (name: string, data: Record<string, unknown>, extra: { id?: string; ts?: number } = {}) =>
+  engineFor(name).execute({ events: [{ name, data, ...extra }] });
+
+describe("the Clerk user functions, run by @inngest/test", () => {
+  it("registers one function per Clerk user event, serialised per user across all three", () => {
+    const config = functions.map((fn) => fn["opts"]);
+    expect(functions.map((fn) => fn.id(inngest.id))).toEqual([
+      "clerk-mongo-sync-test-sync-clerk-user-created",
+      "clerk-mongo-sync-test-sync-clerk-user-updated",
+      "clerk-mongo-sync-test-sync-clerk-user-deleted",
+    ]);
+    for (const opts of config) {
+      expect(opts.concurrency).toEqual({ limit: 1, key: '"clerk-user:" + event.data.id', scope: "env" });
+    }
+  });
+
+  it("clerk/user.created creates the user", async () => {
+    const { result, error } = await run("clerk/user.created", clerkUser({ id: "user_1", updatedAt: 2_000 }) as never, { id: "msg_1" });
+    expect(error).toBeUndefined();
+    expect(result).toEqual({ kind: "created" });
+    expect(await db.users().findById("user_1").lean()).toMatchObject({ email: "user_1@example.com" });
+  });
+
+  it("clerk/user.updated applies a newer version and skips an older one", async () => {
+    await run("clerk/user.created", clerkUser({ id: "user_1", updatedAt: 2_000 }) as never);
+    const newer = await run("clerk/user.updated", clerkUser({ id: "user_1", updatedAt: 3_000, firstName: "Newer" }) as never);
+    expect(newer.result).toEqual({ kind: "updated" });
+    const older = await run("clerk/user.updated", clerkUser({ id: "user_1", updatedAt: 2_500, firstName: "Older" }) as never);
+    expect(older.result).toEqual({ kind: "skipped", reason: "stale" });
+    expect((await db.users().findById("user_1").lean())?.firstName).toBe("Newer");
+  });
+
+  it("clerk/user.updated arriving before clerk/user.created still creates the user (direct path: no id, no ts)", async () => {
+    const updated = await run("clerk/user.updated", clerkUser({ id: "user_1", updatedAt: 3_000, firstName: "Later" }) as never);
+    expect(updated.result).toEqual({ kind: "created" });
+    const created = await run("clerk/user.created", clerkUser({ id: "user_1", updatedAt: 2_000 }) as never);
+    expect(created.result).toEqual({ kind: "skipped", reason: "stale" });
+    expect((await db.users().findById("user_1").lean())?.firstName).toBe("Later");
+  });
+
+  it("clerk/user.deleted tombstones the user, dated by the event time", async () => {
+    await run("clerk/user.created", clerkUser({ id: "user_1", updatedAt: 2_000 }) as never);
+    const deleted = await run("clerk/user.deleted", clerkUserDeleted("user_1"), { ts: 5_000 });
+    expect(deleted.result).toEqual({ kind: "deleted" });
+    expect((await db.users().findById("user_1").lean())?.deletedAt).toEqual(new Date(5_000));
+    const zombie = await run("clerk/user.updated", clerkUser({ id: "user_1", updatedAt: 9_000 }) as never);
+    expect(zombie.result).toEqual({ kind: "skipped", reason: "tombstoned" });
+  });
+
+  it("a payload that fails validation stops with NonRetriableError and writes nothing", async () => {
+    const { error } = await run("clerk/user.updated", { id: "user_1", object: "user" });
+    // The SDK validates the trigger schema first (EventValidationError extends NonRetriableError);
+    // the function's own parse throws NonRetriableError for what slips past it.
+    expect((error as Error).name).toBe("EventValidationError");
+    expect((error as Error).message).toMatch(/updated_at/);
+    expect(await db.users().countDocuments()).toBe(0);
+  });
+
+  it("a transient database error fails the run as retryable (not NonRetriableError)", async () => {
+    const flaky = syncFunctionEngines(async () => ({
+      apply: async () => {
+        throw Object.assign(new Error("connection 3 to 127.0.0.1:27017 closed"), { name: "MongoNetworkError" });
+      },
+    }));
+    const { error } = await flaky.engineFor("clerk/user.created").execute({
+      events: [{ name: "clerk/user.created", data: clerkUser({ id: "user_1", updatedAt: 1 }) as never }],
+    });
+    // The run fails with the database's own error, which Inngest retries with backoff.
+    expect(error).toMatchObject({ name: "MongoNetworkError", message: expect.stringContaining("closed") });
+  });
+
+  it("the functions' own payload guard throws NonRetriableError", () => {
+    expect(() => toUpsertEvent({ id: "user_1" })).toThrow(NonRetriableError);
+    expect(() => toDeleteEvent({}, 1)).toThrow(NonRetriableError);
+    expect(toDeleteEvent({ id: "user_1", deleted: true }, 5)).toEqual({ kind: "delete", userId: "user_1", deletedAt: new Date(5) });
+  });
+});

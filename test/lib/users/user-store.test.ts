@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
+import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
+import type { SyncEvent } from "../../../lib/sync/types.js";
+import { createUserStore } from "../../../lib/users/user-store.js";
+import { clerkUser, type UserFixtureOptions } from "../../support/clerk-fixtures.js";
+import { useTestDatabase } from "../../support/mongo.js";
+
+const db = useTestDatabase();
+const store = () => createUserStore(db.users());
+
+function upsert(options: Partial<UserFixtureOptions> & { updatedAt: number }): SyncEvent {
+  const user = clerkUserSchema.parse(clerkUser({ id: "user_1", createdAt: 1_000, ...options }));
+  return { kind: "upsert", userId: user.id, snapshot: toUserSnapshot(user) };
+}
+const remove = (id = "user_1", at = 9_000): SyncEvent => ({ kind: "delete", userId: id, deletedAt: new Date(at) });
+const stored = (id = "user_1") => db.users().findById(id).lean();
+
+describe("user store on a real MongoDB-wire server", () => {
+  it("creates a user keyed by the Clerk id, with every synced field", async () => {
+    await expect(store().apply(upsert({ updatedAt: 2_000, firstName: "Grace", publicMetadata: { role: "admin" } }))).resolves.toEqual({
+      kind: "created",
+    });
+    const doc = await stored();
+    expect(doc).toMatchObject({
+      _id: "user_1",
+      email: "user_1@example.com",
+      firstName: "Grace",
+      publicMetadata: { role: "admin" },
+      banned: false,
+      clerkCreatedAt: new Date(1_000),
+      clerkUpdatedAt: new Date(2_000),
+    });
+    expect(doc?.createdAt).toBeInstanceOf(Date);
+    expect(doc?.updatedAt).toBeInstanceOf(Date);
+    expect(doc?.deletedAt ?? null).toBeNull();
+  });
+
+  it("is idempotent: the same event twice writes once", async () => {
+    const event = upsert({ updatedAt: 2_000 });
+    await store().apply(event);
+    const first = await stored();
+    await expect(store().apply(event)).resolves.toEqual({ kind: "skipped", reason: "duplicate" });
+    expect(await stored()).toEqual(first);
+  });
+
+  it("never lets an older event overwrite newer data", async () => {
+    await store().apply(upsert({ updatedAt: 3_000, firstName: "New" }));
+    await expect(store().apply(upsert({ updatedAt: 2_000, firstName: "Old" }))).resolves.toEqual({
+      kind: "skipped",
+      reason: "stale",
+    });
+    expect((await stored())?.firstName).toBe("New");
+    await expect(store().apply(upsert({ updatedAt: 4_000, firstName: "Newer" }))).resolves.toEqual({ kind: "updated" });
+    expect((await stored())?.firstName).toBe("Newer");
+  });
+
+  it("keeps a deleted user deleted: later creates and updates do not resurrect it", async () => {
+    await store().apply(upsert({ updatedAt: 2_000 }));
+    await expect(store().apply(remove())).resolves.toEqual({ kind: "deleted" });
+    await expect(store().apply(upsert({ updatedAt: 5_000, firstName: "Zombie" }))).resolves.toEqual({
+      kind: "skipped",
+      reason: "tombstoned",
+    });
+    const doc = await stored();
+    expect(doc?.deletedAt).toEqual(new Date(9_000));
+    expect(doc?.firstName).not.toBe("Zombie");
+    await expect(store().apply(remove())).resolves.toEqual({ kind: "skipped", reason: "duplicate" });
+  });
+
+  it("a deletion that arrives before the creation leaves a tombstone the creation respects", async () => {
+    await expect(store().apply(remove("user_2"))).resolves.toEqual({ kind: "deleted" });
+    await expect(store().apply(upsert({ id: "user_2", updatedAt: 2_000 }))).resolves.toEqual({
+      kind: "skipped",
+      reason: "tombstoned",
+    });
+    const doc = await stored("user_2");
+    expect(doc).toMatchObject({ _id: "user_2", deletedAt: new Date(9_000) });
+    expect(doc?.email).toBeUndefined();
+    expect(await db.users().countDocuments()).toBe(1);
+  });
+
+  it("concurrent first inserts of one user resolve the duplicate-key race instead of throwing", async () => {
+    const events = Array.from({ length: 12 }, () => upsert({ updatedAt: 2_000 }));
+    const outcomes = await Promise.all(events.map((event) => store().apply(event)));
+    expect(outcomes.filter((outcome) => outcome.kind === "created")).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome.kind === "skipped")).toHaveLength(11);
+    expect(await db.users().countDocuments()).toBe(1);
+  });
+
+  it("concurrent deliveries of different versions end in the newest", async () => {
+    for (let round = 0; round < 5; round += 1) {
+      await db.users().deleteMany({});
+      const versions = [2_000, 3_000, 4_000, 5_000, 6_000, 7_000];
+      const events = versions.map((updatedAt) => upsert({ updatedAt, firstName: `v${updatedAt}` }));
+      await Promise.all([...events, ...events].map((event) => store().apply(event)));
+      const doc = await stored();
+      expect(doc?.firstName).toBe("v7000");
+      expect(doc?.clerkUpdatedAt).toEqual(new Date(7_000));
+    }
+  });
+
+  it("a deletion racing updates always wins", async () => {
+    const events = [2_000, 3_000, 4_000].map((updatedAt) => upsert({ updatedAt }));
+    await Promise.all([remove(), ...events, remove()].map((event) => store().apply(event)));
+    expect((await stored())?.deletedAt).toEqual(new Date(9_000));
+  });
+});

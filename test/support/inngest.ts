@@ -1,0 +1,30 @@
+import { InngestTestEngine } from "@inngest/test";
+import { createInngestClient } from "../../inngest/client.js";
+import { createFunctions } from "../../inngest/functions/index.js";
+import type { UserStore } from "../../lib/users/user-store.js";
+import { createLogger } from "../../lib/logger.js";
+
+export const testInngestConfig = {
+  appId: "clerk-mongo-sync-test",
+  eventKey: "test-event-key",
+  signingKey: "signkey-test-0123456789abcdef",
+  signingKeyFallback: undefined,
+  isDev: false,
+  baseUrl: "http://127.0.0.1:9/",
+  sendTimeoutMs: 1_000,
+};
+
+/** The real functions, each behind an `@inngest/test` engine, over the given store. */
+export function syncFunctionEngines(users: () => Promise<UserStore>) {
+  const inngest = createInngestClient(testInngestConfig, createLogger("silent"));
+  const functions = createFunctions(inngest, { users });
+  const byId = new Map(functions.map((fn) => [fn.id(inngest.id).replace(`${inngest.id}-`, ""), fn]));
+  /** A fresh engine per run: an engine caches step results across its executions. */
+  const engineFor = (eventName: string) => {
+    const id = `sync-${eventName.replace("/", "-").replace(".", "-")}`;
+    const fn = byId.get(id);
+    if (!fn) throw new Error(`no function for ${eventName} (have ${[...byId.keys()].join(", ")})`);
+    return new InngestTestEngine({ function: fn });
+  };
+  return { inngest, functions, engineFor };
+}
