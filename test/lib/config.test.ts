@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../lib/config.js";
+
+const valid = {
+  MONGODB_URI: "mongodb://127.0.0.1:27017/app",
+  CLERK_WEBHOOK_SIGNING_SECRET: "whsec_dGVzdHNlY3JldA==",
+  INNGEST_EVENT_KEY: "event-key",
+  INNGEST_SIGNING_KEY: "signkey-prod-abc",
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("parseConfig", () => {
+  it("parses a complete environment with defaults", () => {
+    const config = parseConfig(valid);
+    expect(config.mongo).toEqual({ uri: valid.MONGODB_URI, dbName: undefined, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000 });
+    expect(config.webhook.maxBodyBytes).toBe(524_288);
+    expect(config.inngest).toMatchObject({ appId: "clerk-mongo-sync", isDev: false, eventKey: "event-key" });
+  });
+
+  it("names every missing or malformed variable at once", () => {
+    const problems = problemsOf({ MONGODB_URI: "postgres://nope", CLERK_WEBHOOK_SIGNING_SECRET: "secret" });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^MONGODB_URI must start with mongodb:\/\//),
+        expect.stringMatching(/^CLERK_WEBHOOK_SIGNING_SECRET must be a Svix signing secret/),
+        expect.stringMatching(/^INNGEST_EVENT_KEY is required unless INNGEST_DEV=1/),
+        expect.stringMatching(/^INNGEST_SIGNING_KEY is required unless INNGEST_DEV=1/),
+      ]),
+    );
+  });
+
+  it("says what a missing variable is for", () => {
+    expect(problemsOf({ ...valid, MONGODB_URI: undefined })).toEqual([expect.stringMatching(/^MONGODB_URI is required/)]);
+  });
+
+  it("needs no Inngest keys in dev mode", () => {
+    const config = parseConfig({ ...valid, INNGEST_EVENT_KEY: undefined, INNGEST_SIGNING_KEY: "", INNGEST_DEV: "1" });
+    expect(config.inngest).toMatchObject({ isDev: true, eventKey: undefined, signingKey: undefined });
+  });
+
+  it("refuses Inngest dev mode in production, where it would turn off request signing", () => {
+    expect(problemsOf({ ...valid, NODE_ENV: "production", INNGEST_DEV: "1" })).toEqual([
+      expect.stringMatching(/^INNGEST_DEV must not be enabled in production/),
+    ]);
+    expect(problemsOf({ ...valid, VERCEL_ENV: "production", INNGEST_DEV: "true" })).toHaveLength(1);
+  });
+
+  it("bounds numeric settings", () => {
+    expect(problemsOf({ ...valid, MONGODB_MAX_POOL_SIZE: "0" })).toEqual([expect.stringMatching(/^MONGODB_MAX_POOL_SIZE/)]);
+    expect(problemsOf({ ...valid, WEBHOOK_MAX_BODY_BYTES: "lots" })).toEqual([expect.stringMatching(/^WEBHOOK_MAX_BODY_BYTES/)]);
+  });
+
+  it("never echoes a secret's value in its messages", () => {
+    const problems = problemsOf({ ...valid, CLERK_WEBHOOK_SIGNING_SECRET: "sk_live_do_not_print" });
+    expect(problems.join("\n")).not.toContain("sk_live_do_not_print");
+  });
+});
