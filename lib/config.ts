@@ -10,11 +10,7 @@ const booleanFlag = z
   .enum(["1", "0", "true", "false"])
   .transform((value) => value === "1" || value === "true");
 
-const optionalSecret = z
-  .string()
-  .trim()
-  .transform((value) => (value === "" ? undefined : value))
-  .optional();
+const optionalSecret = z.string().trim().min(1).optional();
 
 const envSchema = z
   .object({
@@ -103,7 +99,9 @@ export class ConfigError extends Error {
 
 /** Parses an environment into a `Config`, naming every bad variable at once. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const result = envSchema.safeParse(env);
+  // `KEY=` in a .env file means "not set", as it does for most tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
+  const result = envSchema.safeParse(present);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"} ${issue.message}`),

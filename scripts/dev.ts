@@ -24,9 +24,9 @@ const dataDir = join(root, ".data", "mongodb");
 mkdirSync(dataDir, { recursive: true });
 
 const mongo = await startLocalMongo({ env: process.env, dataDir, keepData: true, log: (line) => console.log(`[dev] ${line}`) });
-process.env.MONGODB_URI ??= mongo.uri;
-process.env.MONGODB_DB_NAME ??= "clerk_mongo_sync_dev";
-if (!process.env.INNGEST_EVENT_KEY && !process.env.INNGEST_SIGNING_KEY) process.env.INNGEST_DEV ??= "1";
+process.env.MONGODB_URI ||= mongo.uri;
+process.env.MONGODB_DB_NAME ||= "clerk_mongo_sync_dev";
+if (!process.env.INNGEST_EVENT_KEY && !process.env.INNGEST_SIGNING_KEY) process.env.INNGEST_DEV ||= "1";
 if (!process.env.CLERK_WEBHOOK_SIGNING_SECRET) {
   process.env.CLERK_WEBHOOK_SIGNING_SECRET = `whsec_${Buffer.from("local development only").toString("base64")}`;
   console.log("[dev] CLERK_WEBHOOK_SIGNING_SECRET is unset: using a local-only secret; set yours in .env to receive Clerk's webhooks");
