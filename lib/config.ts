@@ -30,6 +30,31 @@ const envSchema = z
       .regex(/^whsec_[A-Za-z0-9+/=]+$/, "must be a Svix signing secret starting with whsec_"),
     WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(5_242_880).default(524_288),
 
+    CLERK_SECRET_KEY: z
+      .string({ error: "is required (Clerk dashboard → API keys → Secret key)" })
+      .regex(/^sk_(test|live)_\S+$/, "must be a Clerk secret key (sk_test_… or sk_live_…)"),
+    CLERK_PUBLISHABLE_KEY: z
+      .string({ error: "is required (Clerk dashboard → API keys → Publishable key)" })
+      .regex(/^pk_(test|live)_\S+$/, "must be a Clerk publishable key (pk_test_… or pk_live_…)"),
+    CLERK_JWT_KEY: z
+      .string()
+      .transform((pem) => pem.replace(/\\n/g, "\n"))
+      .refine((pem) => pem.includes("-----BEGIN PUBLIC KEY-----"), "must be a PEM public key (Clerk dashboard → API keys → JWKS public key)")
+      .optional(),
+    CLERK_AUTHORIZED_PARTIES: z
+      .string()
+      .transform((list) => list.split(",").map((origin) => origin.trim()).filter(Boolean))
+      .pipe(z.array(z.url({ error: "must be a comma-separated list of origins (https://app.example.com)" })))
+      .optional(),
+    CLERK_API_URL: z.url().default("https://api.clerk.com"),
+    CLERK_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
+    RATE_LIMIT_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+    RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
+    API_MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+    LAST_SEEN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+
     INNGEST_APP_ID: z.string().min(1).default("clerk-mongo-sync"),
     INNGEST_EVENT_KEY: optionalSecret,
     INNGEST_SIGNING_KEY: optionalSecret,
@@ -45,6 +70,13 @@ const envSchema = z
         code: "custom",
         path: ["INNGEST_DEV"],
         message: "must not be enabled in production: it turns off Inngest request signing",
+      });
+    }
+    if (isProduction && !env.CLERK_AUTHORIZED_PARTIES?.length) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["CLERK_AUTHORIZED_PARTIES"],
+        message: "is required in production: the frontend origins allowed to present session tokens",
       });
     }
     if (env.INNGEST_DEV) return;
@@ -63,6 +95,8 @@ export type Config = ReturnType<typeof toConfig>;
 export type MongoConfig = Config["mongo"];
 export type InngestConfig = Config["inngest"];
 export type WebhookConfig = Config["webhook"];
+export type ClerkConfig = Config["clerk"];
+export type ApiConfig = Config["api"];
 
 function toConfig(env: z.infer<typeof envSchema>) {
   return {
@@ -73,6 +107,23 @@ function toConfig(env: z.infer<typeof envSchema>) {
       dbName: env.MONGODB_DB_NAME,
       maxPoolSize: env.MONGODB_MAX_POOL_SIZE,
       serverSelectionTimeoutMs: env.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
+    },
+    clerk: {
+      secretKey: env.CLERK_SECRET_KEY,
+      publishableKey: env.CLERK_PUBLISHABLE_KEY,
+      jwtKey: env.CLERK_JWT_KEY,
+      authorizedParties: env.CLERK_AUTHORIZED_PARTIES ?? [],
+      apiUrl: env.CLERK_API_URL,
+      clockSkewMs: env.CLERK_CLOCK_SKEW_MS,
+    },
+    api: {
+      maxBodyBytes: env.API_MAX_BODY_BYTES,
+      lastSeenIntervalMs: env.LAST_SEEN_INTERVAL_SECONDS * 1_000,
+      rateLimit: {
+        redisUrl: env.REDIS_URL,
+        perUser: { points: env.RATE_LIMIT_PER_USER_PER_MINUTE, durationSeconds: 60 },
+        perIp: { points: env.RATE_LIMIT_PER_IP_PER_MINUTE, durationSeconds: 60 },
+      },
     },
     webhook: {
       signingSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,

@@ -30,6 +30,36 @@ export const problemTypes = {
     title: "The event could not be handed to Inngest; retry later",
     status: 503,
   },
+  unsupportedMediaType: {
+    type: "/problems/unsupported-media-type",
+    title: "Content-Type must be application/json",
+    status: 415,
+  },
+  invalidQuery: { type: "/problems/invalid-query", title: "Query parameters failed validation", status: 400 },
+  unauthenticated: {
+    type: "/problems/unauthenticated",
+    title: "A valid Clerk session token is required",
+    status: 401,
+  },
+  accountSuspended: {
+    type: "/problems/account-suspended",
+    title: "This account is banned or locked",
+    status: 403,
+  },
+  forbidden: { type: "/problems/forbidden", title: "Not allowed for this account", status: 403 },
+  notFound: { type: "/problems/not-found", title: "Not found", status: 404 },
+  userDeleted: { type: "/problems/user-deleted", title: "This account has been deleted", status: 410 },
+  rateLimited: { type: "/problems/rate-limited", title: "Too many requests", status: 429 },
+  clerkUnavailable: {
+    type: "/problems/clerk-unavailable",
+    title: "Clerk's Backend API did not answer; retry later",
+    status: 502,
+  },
+  serviceUnavailable: {
+    type: "/problems/service-unavailable",
+    title: "A dependency (the database) is unavailable; retry later",
+    status: 503,
+  },
   internal: { type: "/problems/internal", title: "Internal server error", status: 500 },
 } as const satisfies Record<string, { type: string; title: string; status: number }>;
 
@@ -51,4 +81,15 @@ export function sendProblem(res: ServerResponse, key: ProblemKey, details: Probl
     ...details.headers,
   });
   res.end(body);
+}
+
+/** Thrown by route code for an expected failure; the route pipeline answers it as problem+json. */
+export class ProblemError extends Error {
+  override readonly name = "ProblemError";
+  constructor(
+    readonly key: ProblemKey,
+    readonly details: ProblemDetails = {},
+  ) {
+    super(details.detail ?? problemTypes[key].title);
+  }
 }

@@ -17,6 +17,20 @@ const emailAddressSchema = new Schema(
   { _id: false },
 );
 
+/** App-owned profile: the only fields a user edits through the API (Clerk owns the rest). */
+const profileSchema = new Schema(
+  {
+    displayName: { type: String },
+    bio: { type: String },
+    preferences: {
+      theme: { type: String },
+      locale: { type: String },
+      emailNotifications: { type: Boolean },
+    },
+  },
+  { _id: false, minimize: true },
+);
+
 const userSchemaDefinition = {
   _id: { type: String, required: true },
   email: { type: String },
@@ -31,6 +45,9 @@ const userSchemaDefinition = {
   clerkCreatedAt: { type: Date },
   clerkUpdatedAt: { type: Date },
   deletedAt: { type: Date },
+  profile: { type: profileSchema },
+  /** Last authenticated API request, written at most once per LAST_SEEN_INTERVAL_SECONDS. */
+  lastSeenAt: { type: Date },
 } as const;
 
 export const userSchema = new Schema(userSchemaDefinition, {

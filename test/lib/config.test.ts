@@ -6,6 +6,8 @@ const valid = {
   CLERK_WEBHOOK_SIGNING_SECRET: "whsec_dGVzdHNlY3JldA==",
   INNGEST_EVENT_KEY: "event-key",
   INNGEST_SIGNING_KEY: "signkey-prod-abc",
+  CLERK_SECRET_KEY: "sk_test_abc",
+  CLERK_PUBLISHABLE_KEY: "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k",
 };
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -27,7 +29,7 @@ describe("parseConfig", () => {
   });
 
   it("names every missing or malformed variable at once", () => {
-    const problems = problemsOf({ MONGODB_URI: "postgres://nope", CLERK_WEBHOOK_SIGNING_SECRET: "secret" });
+    const problems = problemsOf({ MONGODB_URI: "postgres://nope", CLERK_WEBHOOK_SIGNING_SECRET: "secret", CLERK_SECRET_KEY: "sk_test_x", CLERK_PUBLISHABLE_KEY: "pk_test_x" });
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^MONGODB_URI must start with mongodb:\/\//),
@@ -48,10 +50,18 @@ describe("parseConfig", () => {
   });
 
   it("refuses Inngest dev mode in production, where it would turn off request signing", () => {
-    expect(problemsOf({ ...valid, NODE_ENV: "production", INNGEST_DEV: "1" })).toEqual([
+    const production = { ...valid, CLERK_AUTHORIZED_PARTIES: "https://app.example.com" };
+    expect(problemsOf({ ...production, NODE_ENV: "production", INNGEST_DEV: "1" })).toEqual([
       expect.stringMatching(/^INNGEST_DEV must not be enabled in production/),
     ]);
-    expect(problemsOf({ ...valid, VERCEL_ENV: "production", INNGEST_DEV: "true" })).toHaveLength(1);
+    expect(problemsOf({ ...production, VERCEL_ENV: "production", INNGEST_DEV: "true" })).toHaveLength(1);
+  });
+
+  it("requires the frontend origins (authorized parties) in production", () => {
+    expect(problemsOf({ ...valid, NODE_ENV: "production" })).toEqual([expect.stringMatching(/^CLERK_AUTHORIZED_PARTIES is required in production/)]);
+    const config = parseConfig({ ...valid, CLERK_AUTHORIZED_PARTIES: "https://app.example.com, http://localhost:5173" });
+    expect(config.clerk.authorizedParties).toEqual(["https://app.example.com", "http://localhost:5173"]);
+    expect(problemsOf({ ...valid, CLERK_AUTHORIZED_PARTIES: "not a url" })).toEqual([expect.stringMatching(/^CLERK_AUTHORIZED_PARTIES/)]);
   });
 
   it("bounds numeric settings", () => {

@@ -1,0 +1,40 @@
+import { readJsonBody } from "../../lib/http/read-json-body.js";
+import { ProblemError } from "../../lib/http/problem.js";
+import { json, type Route, serveRoute } from "../../lib/http/route.js";
+import { getServices } from "../../lib/services.js";
+import { updateProfile } from "../../lib/users/update-profile.js";
+import { profilePatchSchema, toUserView } from "../../lib/users/user-view.js";
+
+/** The signed-in user's own account: read, edit app-owned fields, delete. */
+export const meRoute: Route = {
+  name: "me",
+  access: "user",
+  methods: {
+    GET: async ({ user }) => json(200, toUserView(user)),
+
+    PATCH: async ({ req, userId, services }) => {
+      const patch = await readJsonBody(req, profilePatchSchema, services.config.api.maxBodyBytes);
+      const updated = await updateProfile(services.users, userId, patch);
+      if (!updated) throw new ProblemError("userDeleted");
+      return json(200, toUserView(updated));
+    },
+
+    /**
+     * Deletes the account in Clerk, then tombstones it here at once through the same
+     * rule as the `user.deleted` webhook (which will then be a duplicate). If our write
+     * fails, the webhook finishes the job: the response says which happened.
+     */
+    DELETE: async ({ userId, services, log }) => {
+      const clerk = await services.clerkUsers.deleteUser(userId);
+      try {
+        await services.store.apply({ kind: "delete", userId, deletedAt: new Date() });
+        return json(200, { deleted: true, clerk, localData: "tombstoned" });
+      } catch (error) {
+        log.warn({ err: error }, "account deleted in Clerk; local tombstone left to the user.deleted webhook");
+        return json(202, { deleted: true, clerk, localData: "pending-webhook" });
+      }
+    },
+  },
+};
+
+export default serveRoute(meRoute, getServices);

@@ -1,0 +1,57 @@
+import { clerkUserSchema } from "../clerk/user-payload.js";
+import type { ClerkUsersApi } from "../clerk/clerk-users-api.js";
+import type { Logger } from "../logger.js";
+import { toUserSnapshot } from "../sync/to-user-snapshot.js";
+import { formatIssues } from "../validation/format-issues.js";
+import type { UserDocument, UserModel } from "./user-model.js";
+import type { UserStore } from "./user-store.js";
+
+export type ResolvedUser =
+  | { kind: "live"; user: UserDocument; source: "database" | "clerk" }
+  | { kind: "deleted" }
+  | { kind: "unknown" };
+
+export interface UserResolver {
+  /** The signed-in user's document, fetched from Clerk and stored if the webhook has not arrived yet. */
+  resolve(userId: string): Promise<ResolvedUser>;
+}
+
+/**
+ * The just-in-time layer of consistency: the first request after sign-up must succeed
+ * even when the `user.created` webhook is late or lost. A missing user is fetched from
+ * Clerk's Backend API and stored through the same sync rules as the webhooks, so a
+ * racing webhook and this fallback agree, and a tombstoned user is never re-created.
+ * Concurrent first requests in one instance share one Clerk call; across instances
+ * the store's compare-and-set insert keeps it to one document.
+ */
+export function createUserResolver(deps: { users: UserModel; store: UserStore; clerk: ClerkUsersApi; logger: Logger }): UserResolver {
+  const inflight = new Map<string, Promise<ResolvedUser>>();
+
+  async function read(userId: string, source: "database" | "clerk"): Promise<ResolvedUser | null> {
+    const doc = await deps.users.findById(userId).lean<UserDocument>();
+    if (!doc) return null;
+    return doc.deletedAt ? { kind: "deleted" } : { kind: "live", user: doc, source };
+  }
+
+  async function fetchFromClerk(userId: string): Promise<ResolvedUser> {
+    const raw = await deps.clerk.getUser(userId);
+    if (!raw) return { kind: "unknown" };
+    const parsed = clerkUserSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(`Clerk returned an unusable user: ${formatIssues(parsed.error.issues).join("; ")}`);
+    const outcome = await deps.store.apply({ kind: "upsert", userId, snapshot: toUserSnapshot(parsed.data) });
+    deps.logger.info({ userId, source: "fallback", outcome }, "user fetched from Clerk on first request");
+    return (await read(userId, "clerk")) ?? { kind: "unknown" };
+  }
+
+  return {
+    async resolve(userId) {
+      const stored = await read(userId, "database");
+      if (stored) return stored;
+      const pending = inflight.get(userId);
+      if (pending) return pending;
+      const fetching = fetchFromClerk(userId).finally(() => inflight.delete(userId));
+      inflight.set(userId, fetching);
+      return fetching;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import type { Route } from "../../lib/http/route.js";
+import { serveRoute } from "../../lib/http/route.js";
+import { parseConfig } from "../../lib/config.js";
+import { createLogger } from "../../lib/logger.js";
+import { createServices, type Services } from "../../lib/services.js";
+import { startClerkBackendApi } from "./clerk-backend-api.js";
+import { testSigningSecret } from "./clerk-fixtures.js";
+import { createTokenFactory, frontendOrigin, testPublishableKey, testSecretKey } from "./clerk-tokens.js";
+import { serveHandler } from "./http.js";
+import type { useTestDatabase } from "./mongo.js";
+
+/**
+ * The API as production wires it (createServices from a parsed config), with Clerk's
+ * Backend API stood in on 127.0.0.1, tokens signed by a key made here and verified
+ * networkless through `jwtKey`, and the worker's test database.
+ */
+export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<string, string> = {}) {
+  const state = {} as {
+    clerk: Awaited<ReturnType<typeof startClerkBackendApi>>;
+    tokens: Awaited<ReturnType<typeof createTokenFactory>>;
+    services: Services;
+  };
+  const servers: { close(): Promise<void> }[] = [];
+
+  beforeAll(async () => {
+    state.clerk = await startClerkBackendApi(testSecretKey);
+    state.tokens = await createTokenFactory();
+    const config = parseConfig({
+      MONGODB_URI: db.config.uri,
+      MONGODB_DB_NAME: db.config.dbName,
+      CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
+      CLERK_SECRET_KEY: testSecretKey,
+      CLERK_PUBLISHABLE_KEY: testPublishableKey,
+      CLERK_JWT_KEY: state.tokens.jwtKey,
+      CLERK_AUTHORIZED_PARTIES: frontendOrigin,
+      CLERK_API_URL: state.clerk.url,
+      INNGEST_DEV: "1",
+      LOG_LEVEL: "silent",
+      ...env,
+    });
+    state.services = await createServices(config, createLogger("silent"));
+  });
+  beforeEach(() => {
+    state.clerk.users.clear();
+    state.clerk.calls.length = 0;
+    state.clerk.setDelay(0);
+    state.clerk.setFailing(false);
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+    await state.services?.rateLimiter.close();
+    await state.clerk?.close();
+  });
+
+  /** Serves a route on 127.0.0.1; returns a fetch bound to it that signs in as `as` when given. */
+  async function serve(route: Route) {
+    const server = await serveHandler(serveRoute(route, async () => state.services));
+    servers.push(server);
+    return async (path: string, init: RequestInit & { as?: string; token?: string } = {}) => {
+      const { as, token, headers, ...rest } = init;
+      const bearer = token ?? (as ? await state.tokens.sign({ userId: as }) : undefined);
+      return fetch(`${server.url}${path}`, {
+        ...rest,
+        headers: { ...(bearer && { authorization: `Bearer ${bearer}` }), ...(headers as Record<string, string>) },
+      });
+    };
+  }
+
+  return { state, serve };
+}
