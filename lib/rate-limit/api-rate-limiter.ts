@@ -111,7 +111,7 @@ function connectRedis(url: string, logger: Logger) {
     // Fail a command at once while disconnected, and give up on a silent one, so the insurance
     // limiter answers instead of the request waiting.
     enableOfflineQueue: false,
-
+    commandTimeout: REDIS_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
     // A stalled server (replies stop, the socket stays open) is dropped and reconnected.
     socketTimeout: 2_000,
