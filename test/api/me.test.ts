@@ -139,9 +139,9 @@ describe("PATCH /api/me", () => {
     await storedUser({ id: "user_a" });
     const response = await patchJson({ displayName: "Ada L.", bio: "Engines.", preferences: { theme: "dark", emailNotifications: false } });
     expect(response.status).toBe(200);
-    expect((await response.json()).profile).toEqual({ displayName: "Ada L.", bio: "Engines.", preferences: { theme: "dark", emailNotifications: false } });
+    expect(((await response.json()) as { profile: unknown }).profile).toEqual({ displayName: "Ada L.", bio: "Engines.", preferences: { theme: "dark", emailNotifications: false } });
     const cleared = await patchJson({ bio: null, preferences: { locale: "en-GB" } });
-    expect((await cleared.json()).profile).toEqual({ displayName: "Ada L.", preferences: { theme: "dark", emailNotifications: false, locale: "en-GB" } });
+    expect(((await cleared.json()) as { profile: unknown }).profile).toEqual({ displayName: "Ada L.", preferences: { theme: "dark", emailNotifications: false, locale: "en-GB" } });
   });
 
   it.each([
@@ -199,7 +199,7 @@ describe("a user can never reach another user's data (IDOR)", () => {
     await storedUser({ id: "user_a" });
     await storedUser({ id: "user_b" });
     const response = await me("/api/me?id=user_b&userId=user_b", { as: "user_a" });
-    expect((await response.json()).id).toBe("user_a");
+    expect(((await response.json()) as { id: string }).id).toBe("user_a");
   });
 });
 
@@ -231,7 +231,7 @@ describe("GET /api/me/export", () => {
     const response = await meExport("/api/me/export", { as: "user_a" });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-disposition")).toBe('attachment; filename="account-export-user_a.json"');
-    const body = await response.json();
+    const body = (await response.json()) as { user: unknown; exportedAt: string };
     expect(body.user).toMatchObject({
       _id: "user_a",
       email: "user_a@example.com",
