@@ -67,5 +67,18 @@ export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<s
     };
   }
 
-  return { state, serve };
+  /** Serves several routes on one origin, as Vercel does: `[path pattern, route]` pairs, first match wins. */
+  async function serveApp(routes: [RegExp, Route][]) {
+    const handlers = routes.map(([pattern, route]) => [pattern, serveRoute(route, async () => state.services)] as const);
+    const server = await serveHandler((req, res) => {
+      const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+      const match = handlers.find(([pattern]) => pattern.test(pathname));
+      if (!match) return void res.writeHead(404).end();
+      return match[1](req, res);
+    });
+    servers.push(server);
+    return server.url;
+  }
+
+  return { state, serve, serveApp };
 }
