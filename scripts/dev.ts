@@ -27,9 +27,16 @@ const mongo = await startLocalMongo({ env: process.env, dataDir, keepData: true,
 process.env.MONGODB_URI ||= mongo.uri;
 process.env.MONGODB_DB_NAME ||= "clerk_mongo_sync_dev";
 if (!process.env.INNGEST_EVENT_KEY && !process.env.INNGEST_SIGNING_KEY) process.env.INNGEST_DEV ||= "1";
-if (!process.env.CLERK_WEBHOOK_SIGNING_SECRET) {
-  process.env.CLERK_WEBHOOK_SIGNING_SECRET = `whsec_${Buffer.from("local development only").toString("base64")}`;
-  console.log("[dev] CLERK_WEBHOOK_SIGNING_SECRET is unset: using a local-only secret; set yours in .env to receive Clerk's webhooks");
+/** With nothing configured the server still starts; Clerk-backed calls fail until real keys are set in .env. */
+const localOnly: Record<string, string> = {
+  CLERK_WEBHOOK_SIGNING_SECRET: `whsec_${Buffer.from("local development only").toString("base64")}`,
+  CLERK_SECRET_KEY: "sk_test_local_development_only",
+  CLERK_PUBLISHABLE_KEY: `pk_test_${Buffer.from("clerk.localhost$").toString("base64")}`,
+};
+for (const [name, value] of Object.entries(localOnly)) {
+  if (process.env[name]) continue;
+  process.env[name] = value;
+  console.log(`[dev] ${name} is unset: using a local-only placeholder; set yours in .env (see .env.example)`);
 }
 
 /** api/users/[id].ts → /api/users/:id, api/index.ts → /api, as Vercel routes them. */

@@ -15,7 +15,7 @@ import type { useTestDatabase } from "./mongo.js";
  * Backend API stood in on 127.0.0.1, tokens signed by a key made here and verified
  * networkless through `jwtKey`, and the worker's test database.
  */
-export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<string, string> = {}) {
+export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<string, string> | (() => Record<string, string>) = {}) {
   const state = {} as {
     clerk: Awaited<ReturnType<typeof startClerkBackendApi>>;
     tokens: Awaited<ReturnType<typeof createTokenFactory>>;
@@ -37,7 +37,7 @@ export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<s
       CLERK_API_URL: state.clerk.url,
       INNGEST_DEV: "1",
       LOG_LEVEL: "silent",
-      ...env,
+      ...(typeof env === "function" ? env() : env),
     });
     state.services = await createServices(config, createLogger("silent"));
   });

@@ -1,8 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { accessSync, constants } from "node:fs";
-import { connect, createServer, type AddressInfo } from "node:net";
-import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -10,8 +5,9 @@ import { createLogger } from "../../../lib/logger.js";
 import { createApiRateLimiter, type ApiRateLimiter, type ApiRateLimiterOptions, type RateLimitRule } from "../../../lib/rate-limit/api-rate-limiter.js";
 import { setRateLimitHeaders } from "../../../lib/rate-limit/rate-limit-headers.js";
 import { serveHandler } from "../../support/http.js";
+import { redisPassword, startRedisServer, waitFor } from "../../support/redis-server.js";
 
-const PASSWORD = "rl-test-password-7f3a";
+const PASSWORD = redisPassword;
 const generous: RateLimitRule = { points: 1_000, durationSeconds: 60 };
 
 let keyCounter = 0;
@@ -41,14 +37,6 @@ afterEach(async () => {
   await Promise.all(openLimiters.splice(0).map((open) => open.close()));
 });
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
   const value = await work;
@@ -63,81 +51,6 @@ async function countsAreShared(a: ApiRateLimiter, b: ApiRateLimiter, points: num
   return seenByB.remaining === points - 2;
 }
 
-function findRedisServer(): string {
-  const fromEnv = process.env.REDIS_SERVER_BIN;
-  const candidates = fromEnv ? [fromEnv] : (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, "redis-server"));
-  const found = candidates.find((candidate) => {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (found) return found;
-  throw new Error(
-    `redis-server not found (${fromEnv ? `REDIS_SERVER_BIN=${fromEnv} is not executable` : "not on PATH"}). ` +
-      "These tests run against a real Redis: install it with `apt-get install redis-server`, or set REDIS_SERVER_BIN.",
-  );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const acceptsConnections = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-
-/** A throwaway redis-server on 127.0.0.1, with a password so the tests can check it is never logged. */
-async function startRedisServer() {
-  const bin = findRedisServer();
-  const port = await freePort();
-  let child: ChildProcess | undefined;
-
-  /** Starts redis-server unless it is already running. */
-  async function start() {
-    if (child && child.exitCode === null && child.signalCode === null) return;
-    let output = "";
-    const started = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--requirepass", PASSWORD]);
-    child = started;
-    started.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    started.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const spawnFailed = once(started, "error").then(([error]) => {
-      throw new Error(`cannot start ${bin}: ${String(error)}`);
-    });
-    const ready = waitFor(async () => {
-      if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode}:\n${output}`);
-      return acceptsConnections(port);
-    }, `redis-server on port ${port}`);
-    await Promise.race([ready, spawnFailed]);
-  }
-
-  async function stop() {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, "exit");
-    child.kill("SIGKILL");
-    await exited;
-  }
-
-  await start();
-  return {
-    url: `redis://:${PASSWORD}@127.0.0.1:${port}`,
-    start,
-    stop,
-    signal: (signal: "SIGSTOP" | "SIGCONT") => child?.kill(signal),
-  };
-}
 
 describe("API rate limiter on Redis", () => {
   let redis: Awaited<ReturnType<typeof startRedisServer>>;
