@@ -28,3 +28,9 @@ export function useTestDatabase(): { config: MongoConfig; connection: () => Conn
   };
   return { config, connection: current, users: () => userModelFor(current()) };
 }
+
+/** FerretDB answers buildInfo with a `ferretdbVersion`; a real mongod does not. */
+export async function isFerretDb(connection: Connection): Promise<boolean> {
+  const info = (await connection.db?.admin().command({ buildInfo: 1 })) as { ferretdbVersion?: string } | undefined;
+  return Boolean(info?.ferretdbVersion);
+}

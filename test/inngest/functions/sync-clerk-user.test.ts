@@ -68,9 +68,13 @@ describe("the Clerk user functions, run by @inngest/test", () => {
   });
 
   it("a transient database error fails the run as retryable (not NonRetriableError)", async () => {
+    const networkError = () => Object.assign(new Error("connection 3 to 127.0.0.1:27017 closed"), { name: "MongoNetworkError" });
     const flaky = syncFunctionEngines(async () => ({
       apply: async () => {
-        throw Object.assign(new Error("connection 3 to 127.0.0.1:27017 closed"), { name: "MongoNetworkError" });
+        throw networkError();
+      },
+      applyBatch: async () => {
+        throw networkError();
       },
     }));
     const { error } = await flaky.engineFor("clerk/user.created").execute({

@@ -4,7 +4,7 @@ import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import type { SyncEvent } from "../../../lib/sync/types.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
 import { clerkUser, type UserFixtureOptions } from "../../support/clerk-fixtures.js";
-import { useTestDatabase } from "../../support/mongo.js";
+import { isFerretDb, useTestDatabase } from "../../support/mongo.js";
 
 const db = useTestDatabase();
 const store = () => createUserStore(db.users());
@@ -88,7 +88,54 @@ describe("user store on a real MongoDB-wire server", () => {
     expect(await db.users().countDocuments()).toBe(1);
   });
 
-  it("concurrent deliveries of different versions end in the newest", async () => {
+  it("an update decided before a deletion landed misses: the tombstone stands", async () => {
+    await store().apply(upsert({ updatedAt: 2_000 }));
+    const model = db.users();
+    let interleaved = false;
+    const racy = createUserStore(
+      new Proxy(model, {
+        get(target, property, receiver) {
+          if (property !== "updateOne" || interleaved) return Reflect.get(target, property, receiver);
+          return async (...args: Parameters<typeof model.updateOne>) => {
+            interleaved = true;
+            await createUserStore(model).apply(remove());
+            return model.updateOne(...args);
+          };
+        },
+      }),
+    );
+    await expect(racy.apply(upsert({ updatedAt: 3_000, firstName: "Zombie" }))).resolves.toEqual({ kind: "skipped", reason: "tombstoned" });
+    const doc = await stored();
+    expect(doc?.deletedAt).toEqual(new Date(9_000));
+    expect(doc?.firstName).not.toBe("Zombie");
+  });
+
+  it("a write decided from a state that changed meanwhile misses, and the event is decided again", async () => {
+    await store().apply(upsert({ updatedAt: 2_000, firstName: "v2000" }));
+    const model = db.users();
+    let interleaved = false;
+    // Between the store's read and its write, another writer applies a newer version.
+    const racy = createUserStore(
+      new Proxy(model, {
+        get(target, property, receiver) {
+          if (property !== "updateOne" || interleaved) return Reflect.get(target, property, receiver);
+          return async (...args: Parameters<typeof model.updateOne>) => {
+            interleaved = true;
+            await createUserStore(model).apply(upsert({ updatedAt: 7_000, firstName: "v7000" }));
+            return model.updateOne(...args);
+          };
+        },
+      }),
+    );
+    await expect(racy.apply(upsert({ updatedAt: 3_000, firstName: "v3000" }))).resolves.toEqual({ kind: "skipped", reason: "stale" });
+    expect(interleaved).toBe(true);
+    expect((await stored())?.firstName).toBe("v7000");
+  });
+
+  it("truly concurrent deliveries of different versions end in the newest (real MongoDB only)", async (context) => {
+    // MongoDB evaluates an update's filter and applies it atomically per document; FerretDB 1.24
+    // reads, then writes back, so two concurrent compare-and-set updates can both match there.
+    if (await isFerretDb(db.connection())) context.skip("needs a real mongod: FerretDB 1.24 updates are not atomic");
     for (let round = 0; round < 5; round += 1) {
       await db.users().deleteMany({});
       const versions = [2_000, 3_000, 4_000, 5_000, 6_000, 7_000];
@@ -100,9 +147,66 @@ describe("user store on a real MongoDB-wire server", () => {
     }
   });
 
-  it("a deletion racing updates always wins", async () => {
+  it("a deletion racing updates always wins (real MongoDB only)", async (context) => {
+    if (await isFerretDb(db.connection())) context.skip("needs a real mongod: FerretDB 1.24 updates are not atomic");
     const events = [2_000, 3_000, 4_000].map((updatedAt) => upsert({ updatedAt }));
     await Promise.all([remove(), ...events, remove()].map((event) => store().apply(event)));
     expect((await stored())?.deletedAt).toEqual(new Date(9_000));
+  });
+});
+
+describe("applyBatch: many users in two round trips, same rules", () => {
+  it("creates missing users, updates stale ones, writes nothing for unchanged or tombstoned ones", async () => {
+    await store().apply(upsert({ id: "user_stale", updatedAt: 1_000, firstName: "Old" }));
+    await store().apply(upsert({ id: "user_same", updatedAt: 2_000 }));
+    await store().apply(remove("user_dead"));
+    const sameBefore = await stored("user_same");
+
+    const outcomes = await store().applyBatch([
+      upsert({ id: "user_new", updatedAt: 2_000 }),
+      upsert({ id: "user_stale", updatedAt: 3_000, firstName: "New" }),
+      upsert({ id: "user_same", updatedAt: 2_000 }),
+      upsert({ id: "user_dead", updatedAt: 9_000 }),
+    ]);
+    expect(outcomes).toEqual([
+      { kind: "created" },
+      { kind: "updated" },
+      { kind: "skipped", reason: "duplicate" },
+      { kind: "skipped", reason: "tombstoned" },
+    ]);
+    expect((await stored("user_stale"))?.firstName).toBe("New");
+    expect(await stored("user_same")).toEqual(sameBefore);
+    expect((await stored("user_dead"))?.email).toBeUndefined();
+  });
+
+  it("decides without writing in a dry run", async () => {
+    const outcomes = await store().applyBatch([upsert({ id: "user_dry", updatedAt: 1 })], { dryRun: true });
+    expect(outcomes).toEqual([{ kind: "created" }]);
+    expect(await db.users().countDocuments()).toBe(0);
+  });
+
+  it("settles a user another writer inserted between the batch's read and its write", async () => {
+    const racing = upsert({ id: "user_race", updatedAt: 5_000, firstName: "Webhook" });
+    const model = db.users();
+    const racyStore = createUserStore(
+      new Proxy(model, {
+        get(target, property, receiver) {
+          if (property !== "bulkWrite") return Reflect.get(target, property, receiver);
+          return async (...args: Parameters<typeof model.bulkWrite>) => {
+            await createUserStore(model).apply(racing);
+            return model.bulkWrite(...args);
+          };
+        },
+      }),
+    );
+    const outcomes = await racyStore.applyBatch([upsert({ id: "user_a1", updatedAt: 1 }), upsert({ id: "user_race", updatedAt: 4_000, firstName: "Scan" })]);
+    expect(outcomes[0]).toEqual({ kind: "created" });
+    expect(outcomes[1]).toEqual({ kind: "skipped", reason: "stale" });
+    expect((await stored("user_race"))?.firstName).toBe("Webhook");
+    expect(await db.users().countDocuments()).toBe(2);
+  });
+
+  it("refuses two events for one user in one batch", async () => {
+    await expect(store().applyBatch([upsert({ updatedAt: 1 }), upsert({ updatedAt: 2 })])).rejects.toThrow(TypeError);
   });
 });
