@@ -21,6 +21,9 @@ import { log, stopAllChildren } from "./support.js";
 import { benchTokenVerification } from "./token-verification.js";
 import { createBenchClerk } from "./tokens.js";
 
+// stdout holds the figures only: libraries' console.log (e.g. Clerk's telemetry notice) goes to stderr.
+console.log = console.error;
+
 const mongoUri = process.env.MONGODB_URI;
 if (!mongoUri) {
   process.stderr.write(

@@ -46,6 +46,8 @@ export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<s
     state.clerk.calls.length = 0;
     state.clerk.setDelay(0);
     state.clerk.setFailing(false);
+    state.clerk.rateLimitNext(0, 1);
+    state.clerk.onList(undefined);
   });
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.close()));

@@ -5,13 +5,19 @@ import type { UserJSON } from "@clerk/backend";
 /**
  * Clerk's Backend API at its HTTP boundary, on 127.0.0.1, speaking its documented shapes:
  * `GET /v1/users/:id` (200 user JSON, 404 `{ errors: [{ code: "resource_not_found" }] }`),
- * `DELETE /v1/users/:id` (200 `{ object: "user", id, deleted: true }`), Bearer secret key required.
+ * `DELETE /v1/users/:id` (200 `{ object: "user", id, deleted: true }`), `GET /v1/users` (a JSON array,
+ * `limit` 1–500, `offset`, `order_by`, repeated `user_id` filters; 429 with `Retry-After` on demand),
+ * Bearer secret key required.
  */
 export async function startClerkBackendApi(secretKey: string) {
   const users = new Map<string, UserJSON>();
   const calls: { method: string; path: string }[] = [];
   let delayMs = 0;
   let failing = false;
+  /** Answer the next N requests with 429 and this Retry-After (seconds). */
+  let rateLimited = { remaining: 0, retryAfterSeconds: 1 };
+  /** Runs before each list request: lets a test create or delete users while a scan runs. */
+  let beforeList: ((offset: number) => void) | undefined;
 
   const notFound = (id: string) => ({
     errors: [{ message: "not found", long_message: `User ${id} not found`, code: "resource_not_found" }],
@@ -31,6 +37,25 @@ export async function startClerkBackendApi(secretKey: string) {
     }
     setTimeout(() => {
       if (failing) return reply(500, { errors: [{ message: "internal", long_message: "internal", code: "internal_clerk_error" }] });
+      if (rateLimited.remaining > 0) {
+        rateLimited.remaining -= 1;
+        res.setHeader("retry-after", String(rateLimited.retryAfterSeconds));
+        return reply(429, { errors: [{ message: "Too many requests", long_message: "Rate limit exceeded", code: "too_many_requests" }] });
+      }
+      if (url.pathname === "/v1/users" && req.method === "GET") {
+        const limit = Number(url.searchParams.get("limit") ?? 10);
+        const offset = Number(url.searchParams.get("offset") ?? 0);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+          return reply(422, { errors: [{ message: "invalid limit", long_message: "limit must be 1..500", code: "form_param_value_invalid" }] });
+        }
+        beforeList?.(offset);
+        const ids = url.searchParams.getAll("user_id");
+        const ascending = url.searchParams.get("order_by") === "+created_at";
+        const all = [...users.values()]
+          .filter((user) => ids.length === 0 || ids.includes(user.id))
+          .sort((a, b) => (ascending ? 1 : -1) * (a.created_at - b.created_at || a.id.localeCompare(b.id)));
+        return reply(200, all.slice(offset, offset + limit));
+      }
       const match = /^\/v1\/users\/([^/]+)$/.exec(url.pathname);
       const id = match ? decodeURIComponent(match[1] ?? "") : "";
       const user = users.get(id);
@@ -51,6 +76,8 @@ export async function startClerkBackendApi(secretKey: string) {
     users,
     calls,
     setDelay: (ms: number) => void (delayMs = ms),
+    rateLimitNext: (count: number, retryAfterSeconds: number) => void (rateLimited = { remaining: count, retryAfterSeconds }),
+    onList: (hook: ((offset: number) => void) | undefined) => void (beforeList = hook),
     setFailing: (value: boolean) => void (failing = value),
     close: () =>
       new Promise<void>((resolve) => {
