@@ -1,10 +1,11 @@
 import { serve } from "inngest/node";
 import { createInngestClient, type InngestClient } from "../inngest/client.js";
 import { createFunctions } from "../inngest/functions/index.js";
-import type { SyncFunctionDeps } from "../inngest/functions/apply-clerk-user-event.js";
+import type { FunctionDeps } from "../inngest/functions/apply-clerk-user-event.js";
 import { getConfig } from "../lib/config.js";
 import { lazyHandler } from "../lib/http/lazy-handler.js";
 import { createLogger } from "../lib/logger.js";
+import { connectMaintenanceServices } from "../lib/reconcile/maintenance-services.js";
 import { connectUserStore } from "../lib/users/connect-user-store.js";
 
 /**
@@ -12,7 +13,7 @@ import { connectUserStore } from "../lib/users/connect-user-store.js";
  * Outside dev mode the SDK rejects any request not signed with INNGEST_SIGNING_KEY;
  * config refuses to start in production without that key or with INNGEST_DEV set.
  */
-export function createInngestHandler(inngest: InngestClient, deps: SyncFunctionDeps) {
+export function createInngestHandler(inngest: InngestClient, deps: FunctionDeps) {
   return serve({ client: inngest, functions: createFunctions(inngest, deps) });
 }
 
@@ -20,5 +21,13 @@ export default lazyHandler(() => {
   const config = getConfig();
   const logger = createLogger(config.logLevel).child({ route: "inngest" });
   const inngest = createInngestClient(config.inngest, logger);
-  return createInngestHandler(inngest, { users: () => connectUserStore(config.mongo) });
+  return createInngestHandler(inngest, {
+    users: () => connectUserStore(config.mongo),
+    maintenance: () => connectMaintenanceServices(config, logger),
+    schedule: {
+      reconcileCron: config.reconcile.cron,
+      purgeCron: config.retention.purgeCron,
+      deletedUserRetentionMs: config.retention.deletedUserRetentionMs,
+    },
+  });
 });

@@ -1,4 +1,5 @@
 import { eventType } from "inngest";
+import { z } from "zod";
 import {
   type ClerkUserEventType,
   clerkUserDeletedSchema,
@@ -19,3 +20,13 @@ export const clerkUserEvents = {
   "user.updated": clerkUserUpdated,
   "user.deleted": clerkUserDeleted,
 } as const satisfies Record<ClerkUserEventType, { name: `clerk/${ClerkUserEventType}` }>;
+
+/** Ask for a reconciliation now (the schedule runs it hourly by default). */
+export const usersReconcileRequested = eventType("app/users.reconcile.requested", {
+  schema: z.object({ dryRun: z.boolean().optional(), requestedBy: z.string().optional() }),
+});
+
+/** Support: re-apply one user from Clerk (fetched fresh; a 404 tombstones it). */
+export const userResyncRequested = eventType("app/user.resync.requested", {
+  schema: z.object({ userId: z.string().min(1).max(128), requestedBy: z.string().optional() }),
+});

@@ -55,6 +55,11 @@ const envSchema = z
     API_MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
     LAST_SEEN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
 
+    RECONCILE_CRON: z.string().min(9).default("0 * * * *"),
+    RECONCILE_MAX_CLERK_REQUESTS_PER_10S: z.coerce.number().int().min(1).max(900).default(50),
+    PURGE_CRON: z.string().min(9).default("30 3 * * *"),
+    DELETED_USER_RETENTION_DAYS: z.coerce.number().int().min(0).max(3_650).default(30),
+
     INNGEST_APP_ID: z.string().min(1).default("clerk-mongo-sync"),
     INNGEST_EVENT_KEY: optionalSecret,
     INNGEST_SIGNING_KEY: optionalSecret,
@@ -124,6 +129,14 @@ function toConfig(env: z.infer<typeof envSchema>) {
         perUser: { points: env.RATE_LIMIT_PER_USER_PER_MINUTE, durationSeconds: 60 },
         perIp: { points: env.RATE_LIMIT_PER_IP_PER_MINUTE, durationSeconds: 60 },
       },
+    },
+    reconcile: {
+      cron: env.RECONCILE_CRON,
+      maxClerkRequestsPer10Seconds: env.RECONCILE_MAX_CLERK_REQUESTS_PER_10S,
+    },
+    retention: {
+      purgeCron: env.PURGE_CRON,
+      deletedUserRetentionMs: env.DELETED_USER_RETENTION_DAYS * 86_400_000,
     },
     webhook: {
       signingSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,

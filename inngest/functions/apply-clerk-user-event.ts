@@ -3,12 +3,18 @@ import type { z } from "zod";
 import { clerkUserDeletedSchema, clerkUserSchema } from "../../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
 import type { SyncEvent } from "../../lib/sync/types.js";
+import type { MaintenanceServices } from "../../lib/reconcile/maintenance-services.js";
 import type { UserStore } from "../../lib/users/user-store.js";
 import { formatIssues } from "../../lib/validation/format-issues.js";
 
 export interface SyncFunctionDeps {
   /** Resolved lazily so that serving the functions never waits on the database. */
   users: () => Promise<UserStore>;
+}
+
+export interface FunctionDeps extends SyncFunctionDeps {
+  maintenance: () => Promise<MaintenanceServices>;
+  schedule: { reconcileCron: string; purgeCron: string; deletedUserRetentionMs: number };
 }
 
 /**

@@ -45,6 +45,8 @@ const userSchemaDefinition = {
   clerkCreatedAt: { type: Date },
   clerkUpdatedAt: { type: Date },
   deletedAt: { type: Date },
+  /** When the purge removed a tombstoned user's personal data (only `_id` and `deletedAt` remain). */
+  purgedAt: { type: Date },
   profile: { type: profileSchema },
   /** Last authenticated API request, written at most once per LAST_SEEN_INTERVAL_SECONDS. */
   lastSeenAt: { type: Date },

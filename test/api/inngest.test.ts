@@ -6,14 +6,20 @@ import { createLogger } from "../../lib/logger.js";
 import { createUserStore } from "../../lib/users/user-store.js";
 import { clerkUser } from "../support/clerk-fixtures.js";
 import { serveHandler } from "../support/http.js";
-import { testInngestConfig } from "../support/inngest.js";
+import { testInngestConfig, testSchedule } from "../support/inngest.js";
 import { useTestDatabase } from "../support/mongo.js";
 
 const db = useTestDatabase();
 const inngest = createInngestClient(testInngestConfig, createLogger("silent"));
 let endpoint: Awaited<ReturnType<typeof serveHandler>>;
 beforeAll(async () => {
-  endpoint = await serveHandler(createInngestHandler(inngest, { users: async () => createUserStore(db.users()) }));
+  endpoint = await serveHandler(
+    createInngestHandler(inngest, {
+      users: async () => createUserStore(db.users()),
+      maintenance: () => Promise.reject(new Error("not used here")),
+      schedule: testSchedule,
+    }),
+  );
 });
 afterAll(() => endpoint.close());
 

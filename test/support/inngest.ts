@@ -1,6 +1,7 @@
 import { InngestTestEngine } from "@inngest/test";
 import { createInngestClient } from "../../inngest/client.js";
 import { createFunctions } from "../../inngest/functions/index.js";
+import type { MaintenanceServices } from "../../lib/reconcile/maintenance-services.js";
 import type { UserStore } from "../../lib/users/user-store.js";
 import { createLogger } from "../../lib/logger.js";
 
@@ -14,17 +15,22 @@ export const testInngestConfig = {
   sendTimeoutMs: 1_000,
 };
 
+export const testSchedule = { reconcileCron: "0 * * * *", purgeCron: "30 3 * * *", deletedUserRetentionMs: 30 * 86_400_000 };
+
 /** The real functions, each behind an `@inngest/test` engine, over the given store. */
-export function syncFunctionEngines(users: () => Promise<UserStore>) {
+export function syncFunctionEngines(
+  users: () => Promise<UserStore>,
+  maintenance: () => Promise<MaintenanceServices> = () => Promise.reject(new Error("no maintenance services in this test")),
+) {
   const inngest = createInngestClient(testInngestConfig, createLogger("silent"));
-  const functions = createFunctions(inngest, { users });
+  const functions = createFunctions(inngest, { users, maintenance, schedule: testSchedule });
   const byId = new Map(functions.map((fn) => [fn.id(inngest.id).replace(`${inngest.id}-`, ""), fn]));
   /** A fresh engine per run: an engine caches step results across its executions. */
-  const engineFor = (eventName: string) => {
-    const id = `sync-${eventName.replace("/", "-").replace(".", "-")}`;
+  const engineById = (id: string) => {
     const fn = byId.get(id);
-    if (!fn) throw new Error(`no function for ${eventName} (have ${[...byId.keys()].join(", ")})`);
+    if (!fn) throw new Error(`no function ${id} (have ${[...byId.keys()].join(", ")})`);
     return new InngestTestEngine({ function: fn });
   };
-  return { inngest, functions, engineFor };
+  const engineFor = (eventName: string) => engineById(`sync-${eventName.replace("/", "-").replace(".", "-")}`);
+  return { inngest, functions, engineFor, engineById };
 }

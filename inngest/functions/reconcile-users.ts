@@ -1,0 +1,59 @@
+import { addCounts, emptyCounts } from "../../lib/reconcile/counts.js";
+import { scanChunk, sweepChunk } from "../../lib/reconcile/reconcile-chunks.js";
+import type { InngestClient } from "../client.js";
+import { usersReconcileRequested } from "../events.js";
+import type { FunctionDeps } from "./apply-clerk-user-event.js";
+
+/**
+ * The scheduled layer of consistency: compares every Clerk user with MongoDB and repairs
+ * what webhooks and the just-in-time fallback missed. Each chunk of pages is a step, so a
+ * crash or timeout resumes where it stopped; one run at a time.
+ */
+export function createReconcileUsers(inngest: InngestClient, deps: FunctionDeps) {
+  return inngest.createFunction(
+    {
+      id: "reconcile-users",
+      triggers: [{ cron: deps.schedule.reconcileCron }, usersReconcileRequested],
+      concurrency: { limit: 1 },
+      retries: 3,
+    },
+    async ({ event, step, runId }) => {
+      const dryRun = event.name === usersReconcileRequested.name && event.data?.dryRun === true;
+      const trigger = event.name === usersReconcileRequested.name ? "event" : "cron";
+      // The report id comes out of a step, so every replay of this run uses the same one.
+      const reportId = await step.run("start-report", async () => {
+        await (await deps.maintenance()).reports.start(runId, trigger, dryRun);
+        return runId;
+      });
+
+      const totals = emptyCounts();
+      let offset: number | null = 0;
+      for (let chunk = 0; offset !== null; chunk += 1) {
+        const from: number = offset;
+        const result = await step.run(`scan-${chunk}`, async () => {
+          const { drift: _drift, ...rest } = await scanChunk(await deps.maintenance(), from, { dryRun });
+          return rest;
+        });
+        addCounts(totals, result.counts);
+        offset = result.next;
+      }
+      let afterId: string | null = null;
+      for (let chunk = 0; chunk === 0 || afterId !== null; chunk += 1) {
+        const from: string | null = afterId;
+        const result = await step.run(`sweep-${chunk}`, async () => {
+          const { drift: _drift, ...rest } = await sweepChunk(await deps.maintenance(), from, { dryRun });
+          return rest;
+        });
+        addCounts(totals, result.counts);
+        afterId = result.next;
+      }
+
+      await step.run("finish-report", async () => {
+        const services = await deps.maintenance();
+        await services.reports.finish(reportId, { counts: totals });
+        services.logger.info({ runId: reportId, trigger, dryRun, ...totals }, "reconciliation finished");
+      });
+      return totals;
+    },
+  );
+}

@@ -1,0 +1,32 @@
+import type { UserModel } from "./user-model.js";
+
+/** Everything personal a tombstone may still hold; `_id` and `deletedAt` stay to keep the user deleted. */
+const personalFields = [
+  "email",
+  "emailAddresses",
+  "firstName",
+  "lastName",
+  "username",
+  "imageUrl",
+  "publicMetadata",
+  "banned",
+  "locked",
+  "clerkCreatedAt",
+  "clerkUpdatedAt",
+  "profile",
+  "lastSeenAt",
+] as const;
+
+/**
+ * Retention: erases the personal data of users deleted before `cutoff`, in one write,
+ * leaving the minimal tombstone (Clerk id, deletion time) that stops a late webhook from
+ * resurrecting them. A scheduled delete, not a TTL index: it runs, and is tested, the same
+ * on every MongoDB-compatible server. Returns how many users it purged.
+ */
+export async function purgeDeletedUsers(users: UserModel, cutoff: Date, now = new Date()): Promise<number> {
+  const result = await users.updateMany(
+    { deletedAt: { $lt: cutoff }, purgedAt: null },
+    { $unset: Object.fromEntries(personalFields.map((field) => [field, ""])), $set: { purgedAt: now } },
+  );
+  return result.modifiedCount;
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createClerkUserDirectory } from "../../../lib/clerk/clerk-user-directory.js";
+import { createLogger } from "../../../lib/logger.js";
+import type { MaintenanceServices } from "../../../lib/reconcile/maintenance-services.js";
+import { createRunReports } from "../../../lib/reconcile/run-reports.js";
+import { createUserStore } from "../../../lib/users/user-store.js";
+import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
+import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
+import { startClerkBackendApi } from "../../support/clerk-backend-api.js";
+import { clerkUser } from "../../support/clerk-fixtures.js";
+import { testSecretKey } from "../../support/clerk-tokens.js";
+import { syncFunctionEngines, testSchedule } from "../../support/inngest.js";
+import { useTestDatabase } from "../../support/mongo.js";
+
+const db = useTestDatabase();
+let clerk: Awaited<ReturnType<typeof startClerkBackendApi>>;
+beforeAll(async () => {
+  clerk = await startClerkBackendApi(testSecretKey);
+});
+afterAll(() => clerk.close());
+beforeEach(() => {
+  clerk.users.clear();
+});
+
+const maintenance = async (): Promise<MaintenanceServices> => ({
+  users: db.users(),
+  store: createUserStore(db.users()),
+  directory: createClerkUserDirectory({ apiUrl: clerk.url, secretKey: testSecretKey, maxRequestsPer10Seconds: 10_000 }),
+  reports: createRunReports(db.connection()),
+  logger: createLogger("silent"),
+});
+const { functions, inngest, engineById } = syncFunctionEngines(async () => createUserStore(db.users()), maintenance);
+const store = (id: string, updatedAt = 1) =>
+  createUserStore(db.users()).apply({ kind: "upsert", userId: id, snapshot: toUserSnapshot(clerkUserSchema.parse(clerkUser({ id, updatedAt }))) });
+
+describe("scheduled and support functions, run by @inngest/test", () => {
+  it("registers reconciliation hourly (and on demand) and the purge daily", () => {
+    const byId = new Map(functions.map((fn) => [fn.id(inngest.id), fn["opts"] as { triggers: unknown[] }]));
+    expect(byId.get("clerk-mongo-sync-test-reconcile-users")?.triggers).toEqual([
+      { cron: testSchedule.reconcileCron },
+      expect.objectContaining({ name: "app/users.reconcile.requested" }),
+    ]);
+    expect(byId.get("clerk-mongo-sync-test-purge-deleted-users")?.triggers).toEqual([{ cron: testSchedule.purgeCron }]);
+  });
+
+  it("reconcile-users repairs MongoDB in steps and records a run report", async () => {
+    clerk.users.set("user_1", clerkUser({ id: "user_1", updatedAt: 5, createdAt: 1 }));
+    clerk.users.set("user_2", clerkUser({ id: "user_2", updatedAt: 5, createdAt: 2 }));
+    await store("user_2", 1);
+    await store("user_gone");
+    const { result, error, ctx } = await engineById("reconcile-users").execute({
+      events: [{ name: "app/users.reconcile.requested", data: {} }],
+    });
+    expect(error).toBeUndefined();
+    expect(result).toEqual({ scanned: 2, created: 1, updated: 1, tombstoned: 1, unchanged: 0, failed: 0 });
+    expect(ctx.step.run).toHaveBeenCalledWith("scan-0", expect.any(Function));
+    expect(ctx.step.run).toHaveBeenCalledWith("sweep-0", expect.any(Function));
+    const [report] = await createRunReports(db.connection()).latest(1);
+    expect(report).toMatchObject({ trigger: "event", status: "succeeded", counts: { created: 1, updated: 1, tombstoned: 1 } });
+    expect(report?.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("purge-deleted-users erases personal data past retention and keeps the tombstone", async () => {
+    await store("user_old");
+    await store("user_recent");
+    await store("user_live");
+    const store_ = createUserStore(db.users());
+    await store_.apply({ kind: "delete", userId: "user_old", deletedAt: new Date(Date.now() - 31 * 86_400_000) });
+    await store_.apply({ kind: "delete", userId: "user_recent", deletedAt: new Date(Date.now() - 86_400_000) });
+    const { result } = await engineById("purge-deleted-users").execute({ events: [{ name: "inngest/scheduled.timer", data: {} }] });
+    expect(result).toEqual({ purged: 1 });
+    const old = await db.users().findById("user_old").lean();
+    expect(Object.keys(old ?? {}).sort()).toEqual(["_id", "createdAt", "deletedAt", "purgedAt", "updatedAt"]);
+    expect((await db.users().findById("user_recent").lean())?.email).toBe("user_recent@example.com");
+    expect((await db.users().findById("user_live").lean())?.email).toBe("user_live@example.com");
+    // A late webhook for the purged user still cannot bring it back.
+    await expect(store("user_old", 99)).resolves.toEqual({ kind: "skipped", reason: "tombstoned" });
+  });
+
+  it("resync-user re-applies one user from Clerk, and tombstones one Clerk no longer has", async () => {
+    await store("user_r", 1);
+    clerk.users.set("user_r", clerkUser({ id: "user_r", updatedAt: 7, firstName: "Fresh" }));
+    const fresh = await engineById("resync-user").execute({ events: [{ name: "app/user.resync.requested", data: { userId: "user_r" } }] });
+    expect(fresh.result).toEqual({ kind: "updated" });
+    expect((await db.users().findById("user_r").lean())?.firstName).toBe("Fresh");
+
+    clerk.users.delete("user_r");
+    const gone = await engineById("resync-user").execute({ events: [{ name: "app/user.resync.requested", data: { userId: "user_r" } }] });
+    expect(gone.result).toEqual({ kind: "deleted" });
+  });
+});
