@@ -4,7 +4,11 @@ import { type AuthenticateRequest, createRequestAuthenticator } from "./auth/aut
 import { type ClerkUsersApi, createClerkUsersApi } from "./clerk/clerk-users-api.js";
 import { type Config, getConfig } from "./config.js";
 import { connectMongo } from "./db/connection.js";
+import { createInngestClient } from "./events/inngest-client.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createRunReports, type RunReports } from "./reconcile/run-reports.js";
+import { ProblemError } from "./http/problem.js";
+import { withDeadline } from "./with-deadline.js";
 import { type ApiRateLimiter, createApiRateLimiter } from "./rate-limit/api-rate-limiter.js";
 import { createLastSeenRecorder, type LastSeenRecorder } from "./users/last-seen.js";
 import { type UserModel, userModelFor } from "./users/user-model.js";
@@ -23,6 +27,9 @@ export interface Services {
   clerkUsers: ClerkUsersApi;
   authenticate: AuthenticateRequest;
   rateLimiter: ApiRateLimiter;
+  /** Sends an event to Inngest (admin triggers); rejects if Inngest did not take it. */
+  sendEvent: (event: { name: string; data: Record<string, unknown>; id?: string }) => Promise<void>;
+  reports: RunReports;
 }
 
 export async function createServices(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Services> {
@@ -36,6 +43,7 @@ export async function createServices(config: Config, logger: Logger = createLogg
     apiUrl: config.clerk.apiUrl,
   });
   const clerkUsers = createClerkUsersApi(clerkClient);
+  const inngest = createInngestClient(config.inngest, logger);
   return {
     config,
     logger,
@@ -47,6 +55,15 @@ export async function createServices(config: Config, logger: Logger = createLogg
     lastSeen: createLastSeenRecorder(users, config.api.lastSeenIntervalMs),
     authenticate: createRequestAuthenticator(config.clerk, clerkClient),
     rateLimiter: createApiRateLimiter({ ...config.api.rateLimit, logger }),
+    async sendEvent(event) {
+      try {
+        await withDeadline(inngest.send(event), config.inngest.sendTimeoutMs, "sending to Inngest");
+      } catch (error) {
+        logger.error({ err: error, event: event.name }, "Inngest did not take the event");
+        throw new ProblemError("eventBusUnavailable", { headers: { "retry-after": "5" } });
+      }
+    },
+    reports: createRunReports(connection),
   };
 }
 

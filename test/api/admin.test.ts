@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reconcileRoute } from "../../api/admin/reconcile.js";
+import { reconciliationRunsRoute } from "../../api/admin/reconciliation-runs.js";
+import { resyncRoute } from "../../api/users/[id]/resync.js";
+import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
+import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
+import { useTestApi } from "../support/api.js";
+import { clerkUser } from "../support/clerk-fixtures.js";
+import { startInngestEventApi } from "../support/inngest-event-api.js";
+import { useTestDatabase } from "../support/mongo.js";
+
+let eventApi: Awaited<ReturnType<typeof startInngestEventApi>>;
+beforeAll(async () => {
+  eventApi = await startInngestEventApi();
+});
+afterAll(() => eventApi.close());
+const db = useTestDatabase();
+const api = useTestApi(db, () => ({
+  INNGEST_DEV: "0",
+  INNGEST_EVENT_KEY: "test-event-key",
+  INNGEST_SIGNING_KEY: "signkey-test-0123456789abcdef",
+  INNGEST_BASE_URL: eventApi.baseUrl,
+  INNGEST_SEND_TIMEOUT_MS: "2000",
+}));
+type Fetch = Awaited<ReturnType<typeof api.serve>>;
+let runs: Fetch;
+let reconcile: Fetch;
+let resync: Fetch;
+beforeAll(async () => {
+  runs = await api.serve(reconciliationRunsRoute);
+  reconcile = await api.serve(reconcileRoute);
+  resync = await api.serve(resyncRoute);
+});
+
+async function admin() {
+  const payload = clerkUser({ id: "user_admin", updatedAt: 1, publicMetadata: { role: "admin" } });
+  await api.state.services.store.apply({ kind: "upsert", userId: "user_admin", snapshot: toUserSnapshot(clerkUserSchema.parse(payload)) });
+  await api.state.services.store.apply({
+    kind: "upsert",
+    userId: "user_plain",
+    snapshot: toUserSnapshot(clerkUserSchema.parse(clerkUser({ id: "user_plain", updatedAt: 1 }))),
+  });
+}
+
+describe("admin operations", () => {
+  it("lists the latest reconciliation runs", async () => {
+    await admin();
+    await api.state.services.reports.start("run_1", "cron", false, new Date(1_000));
+    await api.state.services.reports.finish("run_1", { counts: { scanned: 3, created: 1, updated: 0, tombstoned: 0, unchanged: 2, failed: 0 } }, new Date(4_000));
+    const response = await runs("/api/admin/reconciliation-runs", { as: "user_admin" });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      data: [{ _id: "run_1", trigger: "cron", status: "succeeded", durationMs: 3_000, counts: { scanned: 3, created: 1 } }],
+    });
+  });
+
+  it("starts a reconciliation on demand through Inngest", async () => {
+    await admin();
+    const response = await reconcile("/api/admin/reconcile", {
+      method: "POST",
+      as: "user_admin",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ dryRun: true }),
+    });
+    expect(response.status).toBe(202);
+    expect(eventApi.received.at(-1)).toMatchObject({ name: "app/users.reconcile.requested", data: { dryRun: true, requestedBy: "user_admin" } });
+  });
+
+  it("re-syncs one user from Clerk through Inngest", async () => {
+    await admin();
+    const response = await resync("/api/users/user_plain/resync", { method: "POST", as: "user_admin" });
+    expect(response.status).toBe(202);
+    expect(eventApi.received.at(-1)).toMatchObject({ name: "app/user.resync.requested", data: { userId: "user_plain" } });
+  });
+
+  it("answers 503 when Inngest cannot take the event", async () => {
+    await admin();
+    eventApi.setMode("fail");
+    try {
+      const response = await resync("/api/users/user_plain/resync", { method: "POST", as: "user_admin" });
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { type: string }).type).toBe("/problems/event-bus-unavailable");
+    } finally {
+      eventApi.setMode("accept");
+    }
+  });
+
+  it("is for admins only", async () => {
+    await admin();
+    expect((await runs("/api/admin/reconciliation-runs", { as: "user_plain" })).status).toBe(403);
+    expect((await reconcile("/api/admin/reconcile", { method: "POST", as: "user_plain" })).status).toBe(403);
+    expect((await resync("/api/users/user_admin/resync", { method: "POST", as: "user_plain" })).status).toBe(403);
+  });
+});
