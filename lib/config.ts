@@ -12,62 +12,63 @@ const booleanFlag = z
 
 const optionalSecret = z.string().trim().min(1).optional();
 
-const envSchema = z
-  .object({
-    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-    VERCEL_ENV: z.enum(["development", "preview", "production"]).optional(),
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+const envShape = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  VERCEL_ENV: z.enum(["development", "preview", "production"]).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
-    MONGODB_URI: z
-      .string({ error: "is required (a mongodb:// or mongodb+srv:// connection string)" })
-      .regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://"),
-    MONGODB_DB_NAME: z.string().min(1).optional(),
-    MONGODB_MAX_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
-    MONGODB_SERVER_SELECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
+  MONGODB_URI: z
+    .string({ error: "is required (a mongodb:// or mongodb+srv:// connection string)" })
+    .regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://"),
+  MONGODB_DB_NAME: z.string().min(1).optional(),
+  MONGODB_MAX_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  MONGODB_SERVER_SELECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
 
-    CLERK_WEBHOOK_SIGNING_SECRET: z
-      .string({ error: "is required (Clerk dashboard → Webhooks → Signing Secret)" })
-      .regex(/^whsec_[A-Za-z0-9+/=]+$/, "must be a Svix signing secret starting with whsec_"),
-    WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(5_242_880).default(524_288),
+  CLERK_WEBHOOK_SIGNING_SECRET: z
+    .string({ error: "is required (Clerk dashboard → Webhooks → Signing Secret)" })
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, "must be a Svix signing secret starting with whsec_"),
+  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(5_242_880).default(524_288),
 
-    CLERK_SECRET_KEY: z
-      .string({ error: "is required (Clerk dashboard → API keys → Secret key)" })
-      .regex(/^sk_(test|live)_\S+$/, "must be a Clerk secret key (sk_test_… or sk_live_…)"),
-    CLERK_PUBLISHABLE_KEY: z
-      .string({ error: "is required (Clerk dashboard → API keys → Publishable key)" })
-      .regex(/^pk_(test|live)_\S+$/, "must be a Clerk publishable key (pk_test_… or pk_live_…)"),
-    CLERK_JWT_KEY: z
-      .string()
-      .transform((pem) => pem.replace(/\\n/g, "\n"))
-      .refine((pem) => pem.includes("-----BEGIN PUBLIC KEY-----"), "must be a PEM public key (Clerk dashboard → API keys → JWKS public key)")
-      .optional(),
-    CLERK_AUTHORIZED_PARTIES: z
-      .string()
-      .transform((list) => list.split(",").map((origin) => origin.trim()).filter(Boolean))
-      .pipe(z.array(z.url({ error: "must be a comma-separated list of origins (https://app.example.com)" })))
-      .optional(),
-    CLERK_API_URL: z.url().default("https://api.clerk.com"),
-    CLERK_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  CLERK_SECRET_KEY: z
+    .string({ error: "is required (Clerk dashboard → API keys → Secret key)" })
+    .regex(/^sk_(test|live)_\S+$/, "must be a Clerk secret key (sk_test_… or sk_live_…)"),
+  CLERK_PUBLISHABLE_KEY: z
+    .string({ error: "is required (Clerk dashboard → API keys → Publishable key)" })
+    .regex(/^pk_(test|live)_\S+$/, "must be a Clerk publishable key (pk_test_… or pk_live_…)"),
+  CLERK_JWT_KEY: z
+    .string()
+    .transform((pem) => pem.replace(/\\n/g, "\n"))
+    .refine((pem) => pem.includes("-----BEGIN PUBLIC KEY-----"), "must be a PEM public key (Clerk dashboard → API keys → JWKS public key)")
+    .optional(),
+  CLERK_AUTHORIZED_PARTIES: z
+    .string()
+    .transform((list) => list.split(",").map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ error: "must be a comma-separated list of origins (https://app.example.com)" })))
+    .optional(),
+  CLERK_API_URL: z.url().default("https://api.clerk.com"),
+  CLERK_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
 
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
-    RATE_LIMIT_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
-    RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
-    API_MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
-    LAST_SEEN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
+  RATE_LIMIT_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+  RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
+  API_MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  LAST_SEEN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
 
-    RECONCILE_CRON: z.string().min(9).default("0 * * * *"),
-    RECONCILE_MAX_CLERK_REQUESTS_PER_10S: z.coerce.number().int().min(1).max(900).default(50),
-    PURGE_CRON: z.string().min(9).default("30 3 * * *"),
-    DELETED_USER_RETENTION_DAYS: z.coerce.number().int().min(0).max(3_650).default(30),
+  RECONCILE_CRON: z.string().min(9).default("0 * * * *"),
+  RECONCILE_MAX_CLERK_REQUESTS_PER_10S: z.coerce.number().int().min(1).max(900).default(50),
+  PURGE_CRON: z.string().min(9).default("30 3 * * *"),
+  DELETED_USER_RETENTION_DAYS: z.coerce.number().int().min(0).max(3_650).default(30),
 
-    INNGEST_APP_ID: z.string().min(1).default("clerk-mongo-sync"),
-    INNGEST_EVENT_KEY: optionalSecret,
-    INNGEST_SIGNING_KEY: optionalSecret,
-    INNGEST_SIGNING_KEY_FALLBACK: optionalSecret,
-    INNGEST_DEV: booleanFlag.optional(),
-    INNGEST_BASE_URL: z.url().optional(),
-    INNGEST_SEND_TIMEOUT_MS: z.coerce.number().int().min(500).max(14_000).default(10_000),
-  })
+  INNGEST_APP_ID: z.string().min(1).default("clerk-mongo-sync"),
+  INNGEST_EVENT_KEY: optionalSecret,
+  INNGEST_SIGNING_KEY: optionalSecret,
+  INNGEST_SIGNING_KEY_FALLBACK: optionalSecret,
+  INNGEST_DEV: booleanFlag.optional(),
+  INNGEST_BASE_URL: z.url().optional(),
+  INNGEST_SEND_TIMEOUT_MS: z.coerce.number().int().min(500).max(14_000).default(10_000),
+});
+
+const envSchema = envShape
   .superRefine((env, ctx) => {
     const isProduction = env.NODE_ENV === "production" || env.VERCEL_ENV === "production";
     if (isProduction && env.INNGEST_DEV) {
@@ -154,6 +155,42 @@ function toConfig(env: z.infer<typeof envSchema>) {
   };
 }
 
+/** The subset `npm run sync` needs: MongoDB, Clerk's Backend API, and the reconciliation budget. */
+const syncCliSchema = envShape.pick({
+  LOG_LEVEL: true,
+  MONGODB_URI: true,
+  MONGODB_DB_NAME: true,
+  MONGODB_MAX_POOL_SIZE: true,
+  MONGODB_SERVER_SELECTION_TIMEOUT_MS: true,
+  CLERK_SECRET_KEY: true,
+  CLERK_API_URL: true,
+  RECONCILE_MAX_CLERK_REQUESTS_PER_10S: true,
+});
+
+export type SyncCliConfig = ReturnType<typeof parseSyncCliConfig>;
+
+export function parseSyncCliConfig(env: Record<string, string | undefined>) {
+  const result = syncCliSchema.safeParse(withoutBlanks(env));
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+  const value = result.data;
+  return {
+    logLevel: value.LOG_LEVEL,
+    mongo: {
+      uri: value.MONGODB_URI,
+      dbName: value.MONGODB_DB_NAME,
+      maxPoolSize: value.MONGODB_MAX_POOL_SIZE,
+      serverSelectionTimeoutMs: value.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
+    },
+    clerk: { secretKey: value.CLERK_SECRET_KEY, apiUrl: value.CLERK_API_URL },
+    reconcile: { maxClerkRequestsPer10Seconds: value.RECONCILE_MAX_CLERK_REQUESTS_PER_10S },
+  };
+}
+
+/** `KEY=` in a .env file means "not set", as it does for most tools. */
+function withoutBlanks(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ""));
+}
+
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
   constructor(readonly problems: readonly string[]) {
@@ -163,9 +200,7 @@ export class ConfigError extends Error {
 
 /** Parses an environment into a `Config`, naming every bad variable at once. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  // `KEY=` in a .env file means "not set", as it does for most tools.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
-  const result = envSchema.safeParse(present);
+  const result = envSchema.safeParse(withoutBlanks(env));
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"} ${issue.message}`),

@@ -12,6 +12,8 @@ export interface ClerkUserDirectory {
   listPage(offset: number, limit: number): Promise<UserJSON[]>;
   /** The users among `ids` that exist (at most 100 ids a call). */
   findExisting(ids: readonly string[]): Promise<UserJSON[]>;
+  /** How many users the instance has (for progress reporting). */
+  count(): Promise<number>;
   /** One user, or `null` when Clerk answers 404. */
   getUser(id: string): Promise<UserJSON | null>;
   /** Requests sent so far (for reports and benchmarks). */
@@ -86,6 +88,9 @@ export function createClerkUserDirectory(options: ClerkUserDirectoryOptions): Cl
       if (ids.length === 0) return Promise.resolve([]);
       const query = new URLSearchParams([["limit", String(maxIdsPerLookup)], ...ids.map((id): [string, string] => ["user_id", id])]);
       return get<UserJSON[]>(`/v1/users?${query}`);
+    },
+    async count() {
+      return (await get<{ total_count: number }>("/v1/users/count")).total_count;
     },
     getUser(id) {
       return get<UserJSON | null>(`/v1/users/${encodeURIComponent(id)}`, null);

@@ -42,6 +42,9 @@ export async function startClerkBackendApi(secretKey: string) {
         res.setHeader("retry-after", String(rateLimited.retryAfterSeconds));
         return reply(429, { errors: [{ message: "Too many requests", long_message: "Rate limit exceeded", code: "too_many_requests" }] });
       }
+      if (url.pathname === "/v1/users/count" && req.method === "GET") {
+        return reply(200, { object: "total_count", total_count: users.size });
+      }
       if (url.pathname === "/v1/users" && req.method === "GET") {
         const limit = Number(url.searchParams.get("limit") ?? 10);
         const offset = Number(url.searchParams.get("offset") ?? 0);

@@ -1,0 +1,111 @@
+/**
+ * `npm run sync [-- --dry-run]`: reconcile MongoDB with the configured Clerk instance from
+ * the command line: the same reconciliation the scheduled Inngest function runs. This is
+ * how a team adopting the service imports its existing Clerk users (a backfill).
+ * Reads .env if present. Exit codes: 0 done, 1 some users failed, 2 bad usage or configuration.
+ */
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createClerkUserDirectory } from "../lib/clerk/clerk-user-directory.js";
+import { ConfigError, parseSyncCliConfig } from "../lib/config.js";
+import { closeMongoConnections, connectMongo } from "../lib/db/connection.js";
+import { createLogger } from "../lib/logger.js";
+import type { ReconcileCounts } from "../lib/reconcile/counts.js";
+import { createRunReports } from "../lib/reconcile/run-reports.js";
+import { runReconciliation } from "../lib/reconcile/run-reconciliation.js";
+import { userModelFor } from "../lib/users/user-model.js";
+import { createUserStore } from "../lib/users/user-store.js";
+
+const usage = "usage: npm run sync [-- --dry-run]";
+
+async function main(): Promise<number> {
+  let dryRun: boolean;
+  try {
+    dryRun = parseArgs({ options: { "dry-run": { type: "boolean", default: false } }, strict: true }).values["dry-run"] ?? false;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  let config: ReturnType<typeof parseSyncCliConfig>;
+  try {
+    config = parseSyncCliConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+
+  const logger = createLogger(process.env.LOG_LEVEL ?? "warn", { write: (line: string) => void process.stderr.write(line) });
+  const connection = await connectMongo(config.mongo);
+  try {
+    const users = userModelFor(connection);
+    const directory = createClerkUserDirectory({
+      apiUrl: config.clerk.apiUrl,
+      secretKey: config.clerk.secretKey,
+      maxRequestsPer10Seconds: config.reconcile.maxClerkRequestsPer10Seconds,
+    });
+    const total = await directory.count();
+    const progress = createProgressBar(total);
+    const reports = createRunReports(connection);
+    const runId = `cli-${new Date().toISOString()}`;
+    if (!dryRun) await reports.start(runId, "cli", false);
+
+    const started = Date.now();
+    const counts = await runReconciliation(
+      { directory, store: createUserStore(users), users, logger },
+      {
+        dryRun,
+        onProgress: ({ phase, counts: sofar }) => progress.update(phase, sofar),
+        onDrift: (drift) => {
+          if (!dryRun) return;
+          for (const item of drift) process.stdout.write(`drift: ${item.change} ${item.userId}\n`);
+        },
+      },
+    );
+    progress.done();
+    if (!dryRun) await reports.finish(runId, { counts });
+
+    const seconds = ((Date.now() - started) / 1_000).toFixed(1);
+    process.stdout.write(`${dryRun ? "dry run (nothing written)" : "reconciled"} in ${seconds} s: ${formatCounts(counts)}\n`);
+    return counts.failed > 0 ? 1 : 0;
+  } finally {
+    await closeMongoConnections();
+  }
+}
+
+function formatCounts(counts: ReconcileCounts): string {
+  return Object.entries(counts)
+    .map(([key, value]) => `${key} ${value}`)
+    .join(", ");
+}
+
+/** A one-line progress bar on stderr (only when it is a terminal; plain lines otherwise). */
+function createProgressBar(total: number) {
+  const width = 30;
+  const interactive = process.stderr.isTTY;
+  let lastLine = "";
+  return {
+    update(phase: "scan" | "sweep", counts: ReconcileCounts) {
+      const ratio = total === 0 ? 1 : Math.min(1, counts.scanned / total);
+      const filled = Math.round(ratio * width);
+      const line = `${phase} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${counts.scanned}/${total} ${formatCounts(counts)}`;
+      if (line === lastLine) return;
+      lastLine = line;
+      process.stderr.write(interactive ? `\r${line}` : `${line}\n`);
+    },
+    done() {
+      if (interactive) process.stderr.write("\n");
+    },
+  };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);
