@@ -1,0 +1,273 @@
+import type { UserJSON } from "@clerk/backend";
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClerkWebhookHandler } from "../api/webhooks/clerk.js";
+import { createInngestClient } from "../inngest/client.js";
+import { clerkUserSchema } from "../lib/clerk/user-payload.js";
+import { createClerkUserDirectory } from "../lib/clerk/clerk-user-directory.js";
+import { createLogger } from "../lib/logger.js";
+import { createRunReports } from "../lib/reconcile/run-reports.js";
+import { toUserSnapshot } from "../lib/sync/to-user-snapshot.js";
+import { createUserStore, type UserStore } from "../lib/users/user-store.js";
+import { createClerkWebhookVerifier } from "../lib/webhooks/verify-clerk-webhook.js";
+import { startClerkBackendApi } from "./support/clerk-backend-api.js";
+import { clerkEnvelope, clerkUser, clerkUserDeleted, signDelivery, testSigningSecret } from "./support/clerk-fixtures.js";
+import { testSecretKey } from "./support/clerk-tokens.js";
+import { serveHandler } from "./support/http.js";
+import { startInngestEventApi } from "./support/inngest-event-api.js";
+import { syncFunctionEngines, testInngestConfig } from "./support/inngest.js";
+import { useTestDatabase } from "./support/mongo.js";
+import { seededRandom } from "./support/random.js";
+
+/**
+ * A deterministic, seeded simulation of everything that goes wrong between Clerk and
+ * MongoDB: Clerk "truth" histories (creates, updates, metadata changes, bans, deletes)
+ * delivered late, out of order, duplicated or not at all, through the real webhook handler
+ * (with Inngest sometimes refusing the event, so Svix redelivers) or Clerk's direct path,
+ * applied by the real function code with transient MongoDB errors before and after writes
+ * and Inngest-style retries. Then one reconciliation. MongoDB must equal Clerk's truth.
+ *
+ * FAULT_INJECTION_SCALE=large runs 10,000 users and about 200,000 deliveries.
+ */
+
+const large = process.env.FAULT_INJECTION_SCALE === "large";
+const userCount = Number(process.env.FAULT_INJECTION_USERS ?? (large ? 10_000 : 150));
+const meanUpdates = large ? 12 : 6;
+const seed = Number(process.env.FAULT_INJECTION_SEED ?? 8);
+const parallelism = 8;
+const maxAttempts = 5;
+const p = { lost: 0.08, duplicate: 0.35, direct: 0.3, inngestDown: 0.05, failBeforeWrite: 0.05, failAfterWrite: 0.03, deleted: 0.2 };
+
+interface ClerkEvent {
+  type: "user.created" | "user.updated" | "user.deleted";
+  userId: string;
+  data: Record<string, unknown>;
+  timestamp: number;
+}
+interface Delivery {
+  event: ClerkEvent;
+  svixId: string;
+  path: "webhook" | "direct";
+  /** Per attempt: inject a transient MongoDB error before or after the write. */
+  faults: ("before" | "after" | null)[];
+  inngestDown: boolean;
+  order: number;
+}
+
+function simulateClerk(random: ReturnType<typeof seededRandom>) {
+  const events: ClerkEvent[] = [];
+  const truth = new Map<string, UserJSON>();
+  const deleted = new Set<string>();
+  let clock = Date.UTC(2026, 5, 1);
+  for (let index = 0; index < userCount; index += 1) {
+    const id = `user_fi${String(index).padStart(6, "0")}`;
+    clock += 1 + random.int(1_000);
+    const createdAt = clock;
+    let time = clock;
+    let state = { emails: [`${id}@example.com`], primaryIndex: 0, firstName: "New", publicMetadata: { plan: "free" } as Record<string, unknown>, banned: false };
+    let user = clerkUser({ id, createdAt, updatedAt: time, emails: state.emails, firstName: state.firstName, publicMetadata: state.publicMetadata });
+    events.push({ type: "user.created", userId: id, data: user as never, timestamp: time });
+    const updates = random.int(meanUpdates * 2 + 1);
+    for (let update = 0; update < updates; update += 1) {
+      time += 1 + random.int(120_000);
+      const change = random.int(4);
+      if (change === 0) state = { ...state, firstName: `Name${update}` };
+      if (change === 1) state = { ...state, publicMetadata: { plan: random.chance(0.5) ? "pro" : "team", seats: update } };
+      if (change === 2) state = { ...state, banned: !state.banned };
+      if (change === 3) state = { ...state, emails: [...state.emails, `${id}+${update}@example.com`], primaryIndex: state.emails.length };
+      user = clerkUser({ id, createdAt, updatedAt: time, ...state });
+      events.push({ type: "user.updated", userId: id, data: user as never, timestamp: time });
+    }
+    if (random.chance(p.deleted)) {
+      deleted.add(id);
+      events.push({ type: "user.deleted", userId: id, data: clerkUserDeleted(id), timestamp: time + 1 + random.int(60_000) });
+    } else {
+      truth.set(id, user);
+    }
+  }
+  return { events, truth, deleted };
+}
+
+function planDeliveries(events: ClerkEvent[], random: ReturnType<typeof seededRandom>) {
+  const deliveries: Delivery[] = [];
+  let lost = 0;
+  events.forEach((event, index) => {
+    if (random.chance(p.lost)) {
+      lost += 1;
+      return;
+    }
+    const copies = random.chance(p.duplicate) ? 2 + random.int(2) : 1;
+    for (let copy = 0; copy < copies; copy += 1) {
+      deliveries.push({
+        event,
+        svixId: `msg_fi_${index}`,
+        path: random.chance(p.direct) ? "direct" : "webhook",
+        faults: Array.from({ length: maxAttempts }, () => (random.chance(p.failBeforeWrite) ? "before" : random.chance(p.failAfterWrite) ? "after" : null)),
+        inngestDown: random.chance(p.inngestDown),
+        // Lateness: most deliveries near their time, some very late, all reordered.
+        order: index + (random.chance(0.1) ? random.int(events.length) : random.int(40)),
+      });
+    }
+  });
+  return { deliveries: deliveries.sort((a, b) => a.order - b.order), lost };
+}
+
+const db = useTestDatabase();
+const faultContext = new AsyncLocalStorage<{ inngestDown?: boolean; fault?: "before" | "after" | null }>();
+let clerk: Awaited<ReturnType<typeof startClerkBackendApi>>;
+let eventApi: Awaited<ReturnType<typeof startInngestEventApi>>;
+let webhook: Awaited<ReturnType<typeof serveHandler>>;
+
+beforeAll(async () => {
+  clerk = await startClerkBackendApi(testSecretKey);
+  eventApi = await startInngestEventApi();
+  const inngest = createInngestClient({ ...testInngestConfig, baseUrl: eventApi.baseUrl }, createLogger("silent"));
+  const handler = createClerkWebhookHandler({
+    verify: createClerkWebhookVerifier(testSigningSecret),
+    sendEvent: (event) => (faultContext.getStore()?.inngestDown ? Promise.reject(new Error("Inngest unavailable")) : inngest.send(event)),
+    maxBodyBytes: 512 * 1024,
+    logger: createLogger("silent"),
+  });
+  // The test tells the server, per request, whether Inngest is "down" for that delivery.
+  webhook = await serveHandler((req: IncomingMessage, res: ServerResponse) =>
+    faultContext.run({ inngestDown: req.headers["x-test-inngest-down"] === "1" }, () => handler(req, res)),
+  );
+});
+afterAll(async () => {
+  await webhook.close();
+  await eventApi.close();
+  await clerk.close();
+});
+
+/** A transient MongoDB error, as the driver raises it. */
+const transient = () => Object.assign(new Error("connection 7 to 127.0.0.1:27017 closed"), { name: "MongoNetworkError" });
+
+describe("fault injection: convergence to Clerk's truth", () => {
+  it(`ends with 0 divergences for ${userCount} users`, async () => {
+    const random = seededRandom(seed);
+    const { events, truth, deleted } = simulateClerk(random);
+    const { deliveries, lost } = planDeliveries(events, random);
+
+    const real = createUserStore(db.users());
+    const faulty: UserStore = {
+      async apply(event) {
+        const fault = faultContext.getStore()?.fault;
+        if (fault === "before") throw transient();
+        const outcome = await real.apply(event);
+        if (fault === "after") throw transient();
+        return outcome;
+      },
+      applyBatch: (events, options) => real.applyBatch(events, options),
+    };
+    const maintenance = async () => ({
+      users: db.users(),
+      store: real,
+      directory: createClerkUserDirectory({ apiUrl: clerk.url, secretKey: testSecretKey, maxRequestsPer10Seconds: 100_000 }),
+      reports: createRunReports(db.connection()),
+      logger: createLogger("silent"),
+    });
+    const { engineFor, engineById } = syncFunctionEngines(async () => faulty, maintenance);
+
+    const injected = { webhook503: 0, faultsBeforeWrite: 0, faultsAfterWrite: 0, retries: 0, runsExhausted: 0 };
+    const queue = [...deliveries];
+    const tails = new Map<string, Promise<void>>();
+
+    async function deliver(delivery: Delivery): Promise<void> {
+      const { event } = delivery;
+      let inngestEvent: { name: string; id?: string; ts?: number; data: Record<string, unknown> };
+      if (delivery.path === "webhook") {
+        const body = JSON.stringify(clerkEnvelope(event.type, event.data, event.timestamp));
+        const signed = signDelivery(body, { id: delivery.svixId });
+        const headers = { ...signed.headers, ...(delivery.inngestDown && { "x-test-inngest-down": "1" }) };
+        const response = await fetch(`${webhook.url}/api/webhooks/clerk`, { method: "POST", body, headers });
+        if (response.status === 503) {
+          // Svix retries later: the same message, redelivered after the rest of the queue moved on.
+          injected.webhook503 += 1;
+          queue.push({ ...delivery, inngestDown: false });
+          return;
+        }
+        expect(response.status).toBe(200);
+        const forwarded = eventApi.received.findLast((received) => received.id === delivery.svixId);
+        if (!forwarded) throw new Error(`${delivery.svixId} was acknowledged but never reached Inngest`);
+        inngestEvent = forwarded;
+      } else {
+        inngestEvent = { name: `clerk/${event.type}`, data: event.data, ts: Date.now() };
+      }
+      for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
+        const fault = delivery.faults[attempt] ?? null;
+        if (fault === "before") injected.faultsBeforeWrite += 1;
+        if (fault === "after") injected.faultsAfterWrite += 1;
+        const { error } = await faultContext.run({ fault }, () => engineFor(inngestEvent.name).execute({ events: [inngestEvent as never] }));
+        if (!error) return;
+        if ((error as { name?: string }).name !== "MongoNetworkError") throw new Error(`unexpected failure: ${JSON.stringify(error)}`);
+        if (attempt < maxAttempts - 1) injected.retries += 1;
+      }
+      injected.runsExhausted += 1; // Inngest gives up; reconciliation must repair it.
+    }
+
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: parallelism }, async () => {
+        while (next < queue.length) {
+          const delivery = queue[next++] as Delivery;
+          // One run at a time per user, as the functions' concurrency key makes Inngest do.
+          const run = (tails.get(delivery.event.userId) ?? Promise.resolve()).then(() => deliver(delivery));
+          tails.set(delivery.event.userId, run.catch(() => undefined));
+          await run;
+        }
+      }),
+    );
+
+    const divergencesBefore = await divergences(truth, deleted);
+    for (const [id, user] of truth) clerk.users.set(id, user);
+    const reconcile = await engineById("reconcile-users").execute({ events: [{ name: "app/users.reconcile.requested", data: {} }] });
+    expect(reconcile.error).toBeUndefined();
+    const remaining = await divergences(truth, deleted);
+
+    const figures = {
+      users: userCount,
+      deletedInClerk: deleted.size,
+      clerkEvents: events.length,
+      deliveries: deliveries.length,
+      lostDeliveries: lost,
+      duplicateDeliveries: deliveries.length - (events.length - lost),
+      viaDirectInngest: deliveries.filter((delivery) => delivery.path === "direct").length,
+      ...injected,
+      divergencesBeforeReconciliation: divergencesBefore.length,
+      reconciliation: reconcile.result,
+      divergences: remaining.length,
+    };
+    console.log(`fault-injection: ${JSON.stringify(figures, null, 2)}`);
+    expect(remaining).toEqual([]);
+    // The faults must have bitten, or the test proves nothing.
+    expect(lost).toBeGreaterThan(0);
+    expect(injected.webhook503 + injected.faultsAfterWrite + injected.faultsBeforeWrite).toBeGreaterThan(0);
+    expect(divergencesBefore.length).toBeGreaterThan(0);
+  }, 3_600_000);
+});
+
+/** Every way MongoDB can differ from Clerk: missing, stale, resurrected, or alive when deleted. */
+async function divergences(truth: Map<string, UserJSON>, deleted: Set<string>): Promise<string[]> {
+  const problems: string[] = [];
+  const docs = new Map((await db.users().find().lean()).map((doc) => [doc._id, doc]));
+  for (const id of deleted) {
+    if (docs.get(id) && !docs.get(id)?.deletedAt) problems.push(`${id}: deleted in Clerk, alive here`);
+  }
+  for (const [id, user] of truth) {
+    const doc = docs.get(id);
+    if (!doc) {
+      problems.push(`${id}: missing`);
+      continue;
+    }
+    if (doc.deletedAt) {
+      problems.push(`${id}: tombstoned but alive in Clerk`);
+      continue;
+    }
+    const expected = toUserSnapshot(clerkUserSchema.parse(user));
+    const actual = Object.fromEntries(Object.keys(expected).map((key) => [key, doc[key as keyof typeof doc]]));
+    if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${id}: stale`);
+  }
+  for (const id of docs.keys()) if (!truth.has(id) && !deleted.has(id)) problems.push(`${id}: unknown to Clerk`);
+  return problems;
+}
