@@ -97,6 +97,27 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": ok("The user", "User"), "404": problem("No such user"), ...authProblems },
         },
       },
+      "/api/users/{id}/resync": {
+        post: {
+          summary: "Re-apply one user from Clerk (admins)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "202": { description: "Requested" }, "503": problem("Inngest unavailable"), ...authProblems },
+        },
+      },
+      "/api/admin/reconciliation-runs": {
+        get: {
+          summary: "Latest reconciliation runs (admins)",
+          parameters: [{ name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 100 } }],
+          responses: { "200": { description: "Runs, newest first" }, ...authProblems },
+        },
+      },
+      "/api/admin/reconcile": {
+        post: {
+          summary: "Start a reconciliation now (admins)",
+          requestBody: { required: false, content: { "application/json": { schema: { type: "object", properties: { dryRun: { type: "boolean" } }, additionalProperties: false } } } },
+          responses: { "202": { description: "Requested" }, "503": problem("Inngest unavailable"), ...authProblems },
+        },
+      },
       "/api/health": {
         get: { summary: "Liveness and database check", security: [], responses: { "200": { description: "Up" }, "503": { description: "Database down" } } },
       },
