@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { type Child, figure, freePort, log, spawnTs, stopChild, waitUntilOk } from "./support.js";
 
@@ -19,6 +20,8 @@ interface LoadResult {
   p99: number;
   /** Responses other than 200, plus socket errors and timeouts. */
   failed: number;
+  /** The server process's CPU time (user + system) per request, when /proc tells it. */
+  cpuPerRequestUs: number | undefined;
 }
 
 /**
@@ -59,15 +62,16 @@ export async function benchApiMe(options: HttpBenchOptions): Promise<void> {
     await waitUntilOk(`${meUrl}/api/me`, users[0]!.headers, me);
     await waitUntilOk(`${floorUrl}/floor`, { "x-user-id": users[0]!.id }, floor);
 
-    const meResult = await load("me", meUrl, "/api/me", (user) => user.headers, users, options);
+    const meResult = await load("me", me, meUrl, "/api/me", (user) => user.headers, users, options);
     // Same request bytes as /api/me (the token is sent but ignored), plus the id in the clear.
-    const floorResult = await load("floor", floorUrl, "/floor", (user) => ({ ...user.headers, "x-user-id": user.id }), users, options);
+    const floorResult = await load("floor", floor, floorUrl, "/floor", (user) => ({ ...user.headers, "x-user-id": user.id }), users, options);
 
     for (const [name, result] of [["me", meResult], ["floor", floorResult]] as const) {
       figure(`${name}_rps`, result.rps, "req/s", 0);
       figure(`${name}_p50`, result.p50, "ms");
       figure(`${name}_p99`, result.p99, "ms");
       figure(`${name}_non200`, result.failed, "requests");
+      if (result.cpuPerRequestUs !== undefined) figure(`${name}_server_cpu`, result.cpuPerRequestUs, "us/req", 0);
     }
     figure("me_vs_floor_throughput_ratio", meResult.rps / floorResult.rps, "ratio");
     if (meResult.failed > 0 || floorResult.failed > 0) {
@@ -79,8 +83,19 @@ export async function benchApiMe(options: HttpBenchOptions): Promise<void> {
   }
 }
 
+/** User + system CPU time of a process in ms (Linux /proc, 100 ticks a second), or undefined elsewhere. */
+function cpuTimeMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 async function load<U>(
   name: string,
+  server: Child,
   url: string,
   path: string,
   headersFor: (user: U) => Record<string, string>,
@@ -99,7 +114,9 @@ async function load<U>(
   log(`${name}: warm-up ${options.warmupSeconds} s, then ${options.durationSeconds} s, ${options.connections} connections, ${users.length} users`);
   const warmup = await run(options.warmupSeconds);
   log(`${name}: warm-up ${Math.round(warmup.requests.average)} req/s, ${warmup.non2xx} non-2xx`);
+  const cpuBefore = cpuTimeMs(server.process.pid);
   const result = await run(options.durationSeconds);
+  const cpuAfter = cpuTimeMs(server.process.pid);
   const ok = result.statusCodeStats?.["200"]?.count ?? 0;
   const answered = Object.values(result.statusCodeStats ?? {}).reduce((sum, stats) => sum + (stats.count ?? 0), 0);
   return {
@@ -107,5 +124,6 @@ async function load<U>(
     p50: result.latency.p50,
     p99: result.latency.p99,
     failed: answered - ok + result.errors + result.timeouts,
+    cpuPerRequestUs: cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1_000) / result.requests.total,
   };
 }

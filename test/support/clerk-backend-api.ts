@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { UserJSON } from "@clerk/backend";
@@ -88,4 +89,22 @@ export async function startClerkBackendApi(secretKey: string) {
         server.close(() => resolve());
       }),
   };
+}
+
+/** One stand-in for the test file, reset before each test. */
+export function useClerkBackendApi(secretKey: string) {
+  const ref = {} as { current: Awaited<ReturnType<typeof startClerkBackendApi>> };
+  beforeAll(async () => {
+    ref.current = await startClerkBackendApi(secretKey);
+  });
+  afterAll(() => ref.current.close());
+  beforeEach(() => {
+    ref.current.users.clear();
+    ref.current.calls.length = 0;
+    ref.current.setDelay(0);
+    ref.current.setFailing(false);
+    ref.current.rateLimitNext(0, 1);
+    ref.current.onList(undefined);
+  });
+  return () => ref.current;
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClerkUserDirectory } from "../../../lib/clerk/clerk-user-directory.js";
 import { createLogger } from "../../../lib/logger.js";
 import type { MaintenanceServices } from "../../../lib/reconcile/maintenance-services.js";
@@ -6,26 +6,19 @@ import { createRunReports } from "../../../lib/reconcile/run-reports.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
-import { startClerkBackendApi } from "../../support/clerk-backend-api.js";
+import { useClerkBackendApi } from "../../support/clerk-backend-api.js";
 import { clerkUser } from "../../support/clerk-fixtures.js";
 import { testSecretKey } from "../../support/clerk-tokens.js";
 import { syncFunctionEngines, testSchedule } from "../../support/inngest.js";
 import { useTestDatabase } from "../../support/mongo.js";
 
 const db = useTestDatabase();
-let clerk: Awaited<ReturnType<typeof startClerkBackendApi>>;
-beforeAll(async () => {
-  clerk = await startClerkBackendApi(testSecretKey);
-});
-afterAll(() => clerk.close());
-beforeEach(() => {
-  clerk.users.clear();
-});
+const clerkApi = useClerkBackendApi(testSecretKey);
 
 const maintenance = async (): Promise<MaintenanceServices> => ({
   users: db.users(),
   store: createUserStore(db.users()),
-  directory: createClerkUserDirectory({ apiUrl: clerk.url, secretKey: testSecretKey, maxRequestsPer10Seconds: 10_000 }),
+  directory: createClerkUserDirectory({ apiUrl: clerkApi().url, secretKey: testSecretKey, maxRequestsPer10Seconds: 10_000 }),
   reports: createRunReports(db.connection()),
   logger: createLogger("silent"),
 });
@@ -44,8 +37,8 @@ describe("scheduled and support functions, run by @inngest/test", () => {
   });
 
   it("reconcile-users repairs MongoDB in steps and records a run report", async () => {
-    clerk.users.set("user_1", clerkUser({ id: "user_1", updatedAt: 5, createdAt: 1 }));
-    clerk.users.set("user_2", clerkUser({ id: "user_2", updatedAt: 5, createdAt: 2 }));
+    clerkApi().users.set("user_1", clerkUser({ id: "user_1", updatedAt: 5, createdAt: 1 }));
+    clerkApi().users.set("user_2", clerkUser({ id: "user_2", updatedAt: 5, createdAt: 2 }));
     await store("user_2", 1);
     await store("user_gone");
     const { result, error, ctx } = await engineById("reconcile-users").execute({
@@ -79,12 +72,12 @@ describe("scheduled and support functions, run by @inngest/test", () => {
 
   it("resync-user re-applies one user from Clerk, and tombstones one Clerk no longer has", async () => {
     await store("user_r", 1);
-    clerk.users.set("user_r", clerkUser({ id: "user_r", updatedAt: 7, firstName: "Fresh" }));
+    clerkApi().users.set("user_r", clerkUser({ id: "user_r", updatedAt: 7, firstName: "Fresh" }));
     const fresh = await engineById("resync-user").execute({ events: [{ name: "app/user.resync.requested", data: { userId: "user_r" } }] });
     expect(fresh.result).toEqual({ kind: "updated" });
     expect((await db.users().findById("user_r").lean())?.firstName).toBe("Fresh");
 
-    clerk.users.delete("user_r");
+    clerkApi().users.delete("user_r");
     const gone = await engineById("resync-user").execute({ events: [{ name: "app/user.resync.requested", data: { userId: "user_r" } }] });
     expect(gone.result).toEqual({ kind: "deleted" });
   });

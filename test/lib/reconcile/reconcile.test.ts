@@ -1,5 +1,5 @@
 import type { UserJSON } from "@clerk/backend";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { createClerkUserDirectory } from "../../../lib/clerk/clerk-user-directory.js";
 import { createLogger } from "../../../lib/logger.js";
@@ -7,28 +7,18 @@ import { type ReconcileDeps, scanChunk } from "../../../lib/reconcile/reconcile-
 import { runReconciliation } from "../../../lib/reconcile/run-reconciliation.js";
 import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
-import { startClerkBackendApi } from "../../support/clerk-backend-api.js";
+import { useClerkBackendApi } from "../../support/clerk-backend-api.js";
 import { clerkUser } from "../../support/clerk-fixtures.js";
 import { testSecretKey } from "../../support/clerk-tokens.js";
 import { useTestDatabase } from "../../support/mongo.js";
 
 const db = useTestDatabase();
-let clerk: Awaited<ReturnType<typeof startClerkBackendApi>>;
-beforeAll(async () => {
-  clerk = await startClerkBackendApi(testSecretKey);
-});
-afterAll(() => clerk.close());
-beforeEach(() => {
-  clerk.users.clear();
-  clerk.calls.length = 0;
-  clerk.rateLimitNext(0, 1);
-  clerk.onList(undefined);
-});
+const clerkApi = useClerkBackendApi(testSecretKey);
 
 const pageSize = 10;
 function deps(): ReconcileDeps {
   return {
-    directory: createClerkUserDirectory({ apiUrl: clerk.url, secretKey: testSecretKey, maxRequestsPer10Seconds: 10_000 }),
+    directory: createClerkUserDirectory({ apiUrl: clerkApi().url, secretKey: testSecretKey, maxRequestsPer10Seconds: 10_000 }),
     store: createUserStore(db.users()),
     users: db.users(),
     logger: createLogger("silent"),
@@ -40,7 +30,7 @@ let created = 0;
 function inClerk(id: string, updatedAt = 1_000, extra: Partial<Parameters<typeof clerkUser>[0]> = {}): UserJSON {
   created += 1;
   const user = clerkUser({ id, createdAt: created, updatedAt, ...extra });
-  clerk.users.set(id, user);
+  clerkApi().users.set(id, user);
   return user;
 }
 async function stored(user: UserJSON) {
@@ -53,7 +43,7 @@ describe("reconciliation against Clerk's user list", () => {
     for (const id of ids(25)) await stored(inClerk(id));
     const staleInDb = inClerk("user_stale", 1_000);
     await stored(staleInDb);
-    clerk.users.set("user_stale", { ...staleInDb, updated_at: 2_000, first_name: "Renamed" });
+    clerkApi().users.set("user_stale", { ...staleInDb, updated_at: 2_000, first_name: "Renamed" });
     inClerk("user_missing");
     await stored(clerkUser({ id: "user_gone", updatedAt: 1_000 }));
     const before = await db.users().findById("user_r0003").lean();
@@ -64,7 +54,7 @@ describe("reconciliation against Clerk's user list", () => {
     expect(await db.users().findById("user_missing").lean()).toMatchObject({ email: "user_missing@example.com" });
     expect((await db.users().findById("user_gone").lean())?.deletedAt).toBeInstanceOf(Date);
     expect(await db.users().findById("user_r0003").lean()).toEqual(before);
-    expect(clerk.calls.filter((call) => call.path === "/v1/users/user_gone")).toHaveLength(1);
+    expect(clerkApi().calls.filter((call) => call.path === "/v1/users/user_gone")).toHaveLength(1);
   });
 
   it("is idempotent: a second run changes nothing", async () => {
@@ -75,7 +65,7 @@ describe("reconciliation against Clerk's user list", () => {
 
   it("backs off on 429 using Retry-After, then carries on", async () => {
     for (const id of ids(5)) inClerk(id);
-    clerk.rateLimitNext(2, 1);
+    clerkApi().rateLimitNext(2, 1);
     const started = Date.now();
     expect((await reconcile()).created).toBe(5);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
@@ -86,10 +76,10 @@ describe("reconciliation against Clerk's user list", () => {
     // After the first page is read, the first three users are deleted: offsets shift left by
     // three, and users 10–12 are never listed. They are candidates, not tombstones.
     let deleted = false;
-    clerk.onList((offset) => {
+    clerkApi().onList((offset) => {
       if (offset === pageSize && !deleted) {
         deleted = true;
-        for (const id of ids(3)) clerk.users.delete(id);
+        for (const id of ids(3)) clerkApi().users.delete(id);
       }
     });
     const counts = await reconcile();
@@ -101,11 +91,11 @@ describe("reconciliation against Clerk's user list", () => {
 
   it("picks up a user created during the scan, this run or the next", async () => {
     for (const id of ids(30)) inClerk(id);
-    clerk.onList((offset) => {
+    clerkApi().onList((offset) => {
       if (offset === pageSize) inClerk("user_new_midscan");
     });
     const first = await reconcile();
-    clerk.onList(undefined);
+    clerkApi().onList(undefined);
     const second = await reconcile();
     expect(first.created + second.created).toBe(31);
     const doc = await db.users().findById("user_new_midscan").lean();
@@ -116,7 +106,7 @@ describe("reconciliation against Clerk's user list", () => {
 
   it("counts an unusable user as failed and keeps going", async () => {
     inClerk("user_ok");
-    clerk.users.set("user_bad", { id: "user_bad", created_at: 999_999 } as unknown as UserJSON);
+    clerkApi().users.set("user_bad", { id: "user_bad", created_at: 999_999 } as unknown as UserJSON);
     const counts = await reconcile();
     expect(counts).toMatchObject({ scanned: 2, created: 1, failed: 1 });
   });

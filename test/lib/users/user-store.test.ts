@@ -16,6 +16,28 @@ function upsert(options: Partial<UserFixtureOptions> & { updatedAt: number }): S
 const remove = (id = "user_1", at = 9_000): SyncEvent => ({ kind: "delete", userId: id, deletedAt: new Date(at) });
 const stored = (id = "user_1") => db.users().findById(id).lean();
 
+/**
+ * A store whose first call to `method` lets another writer apply `meanwhile` first: the
+ * race between a store's read and its write, made deterministic.
+ */
+function storeRacing(method: "updateOne" | "bulkWrite", meanwhile: SyncEvent) {
+  const model = db.users();
+  const state = { interleaved: false };
+  const racy = createUserStore(
+    new Proxy(model, {
+      get(target, property, receiver) {
+        if (property !== method || state.interleaved) return Reflect.get(target, property, receiver);
+        return async (...args: unknown[]) => {
+          state.interleaved = true;
+          await createUserStore(model).apply(meanwhile);
+          return (model[method] as (...args: unknown[]) => unknown)(...args);
+        };
+      },
+    }),
+  );
+  return { racy, state };
+}
+
 describe("user store on a real MongoDB-wire server", () => {
   it("creates a user keyed by the Clerk id, with every synced field", async () => {
     await expect(store().apply(upsert({ updatedAt: 2_000, firstName: "Grace", publicMetadata: { role: "admin" } }))).resolves.toEqual({
@@ -90,20 +112,7 @@ describe("user store on a real MongoDB-wire server", () => {
 
   it("an update decided before a deletion landed misses: the tombstone stands", async () => {
     await store().apply(upsert({ updatedAt: 2_000 }));
-    const model = db.users();
-    let interleaved = false;
-    const racy = createUserStore(
-      new Proxy(model, {
-        get(target, property, receiver) {
-          if (property !== "updateOne" || interleaved) return Reflect.get(target, property, receiver);
-          return async (...args: Parameters<typeof model.updateOne>) => {
-            interleaved = true;
-            await createUserStore(model).apply(remove());
-            return model.updateOne(...args);
-          };
-        },
-      }),
-    );
+    const { racy } = storeRacing("updateOne", remove());
     await expect(racy.apply(upsert({ updatedAt: 3_000, firstName: "Zombie" }))).resolves.toEqual({ kind: "skipped", reason: "tombstoned" });
     const doc = await stored();
     expect(doc?.deletedAt).toEqual(new Date(9_000));
@@ -112,23 +121,9 @@ describe("user store on a real MongoDB-wire server", () => {
 
   it("a write decided from a state that changed meanwhile misses, and the event is decided again", async () => {
     await store().apply(upsert({ updatedAt: 2_000, firstName: "v2000" }));
-    const model = db.users();
-    let interleaved = false;
-    // Between the store's read and its write, another writer applies a newer version.
-    const racy = createUserStore(
-      new Proxy(model, {
-        get(target, property, receiver) {
-          if (property !== "updateOne" || interleaved) return Reflect.get(target, property, receiver);
-          return async (...args: Parameters<typeof model.updateOne>) => {
-            interleaved = true;
-            await createUserStore(model).apply(upsert({ updatedAt: 7_000, firstName: "v7000" }));
-            return model.updateOne(...args);
-          };
-        },
-      }),
-    );
+    const { racy, state } = storeRacing("updateOne", upsert({ updatedAt: 7_000, firstName: "v7000" }));
     await expect(racy.apply(upsert({ updatedAt: 3_000, firstName: "v3000" }))).resolves.toEqual({ kind: "skipped", reason: "stale" });
-    expect(interleaved).toBe(true);
+    expect(state.interleaved).toBe(true);
     expect((await stored())?.firstName).toBe("v7000");
   });
 
@@ -186,20 +181,8 @@ describe("applyBatch: many users in two round trips, same rules", () => {
   });
 
   it("settles a user another writer inserted between the batch's read and its write", async () => {
-    const racing = upsert({ id: "user_race", updatedAt: 5_000, firstName: "Webhook" });
-    const model = db.users();
-    const racyStore = createUserStore(
-      new Proxy(model, {
-        get(target, property, receiver) {
-          if (property !== "bulkWrite") return Reflect.get(target, property, receiver);
-          return async (...args: Parameters<typeof model.bulkWrite>) => {
-            await createUserStore(model).apply(racing);
-            return model.bulkWrite(...args);
-          };
-        },
-      }),
-    );
-    const outcomes = await racyStore.applyBatch([upsert({ id: "user_a1", updatedAt: 1 }), upsert({ id: "user_race", updatedAt: 4_000, firstName: "Scan" })]);
+    const { racy } = storeRacing("bulkWrite", upsert({ id: "user_race", updatedAt: 5_000, firstName: "Webhook" }));
+    const outcomes = await racy.applyBatch([upsert({ id: "user_a1", updatedAt: 1 }), upsert({ id: "user_race", updatedAt: 4_000, firstName: "Scan" })]);
     expect(outcomes[0]).toEqual({ kind: "created" });
     expect(outcomes[1]).toEqual({ kind: "skipped", reason: "stale" });
     expect((await stored("user_race"))?.firstName).toBe("Webhook");
