@@ -131,7 +131,7 @@ async function measure(
   const job: ReconcileJob = { variant, mongoUri, dbName, clerkUrl: standIn!.url, secretKey, expect };
   const result = await runWorker<ReconcileResult>(workerScript, job, { label, timeoutMs });
   log(
-    `${label}: ${Math.round(result.ms)} ms, ${result.roundTrips} round trips ${JSON.stringify(result.commands)}, ` +
+    `${label}: ${Math.round(result.ms)} ms, ${result.roundTrips} round trips ${JSON.stringify(result.commands)} taking ${JSON.stringify(result.commandMs)} ms, ` +
       `${result.clerkRequests} Clerk requests, peak RSS ${result.peakRssMb.toFixed(0)} MB (at start ${result.baselineRssMb.toFixed(0)} MB)` +
       (result.counts ? `, counts ${JSON.stringify(result.counts)}` : ""),
   );

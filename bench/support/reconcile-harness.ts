@@ -53,6 +53,8 @@ export function intEnv(name: string, fallback: number): number {
 export interface CommandCounter {
   readonly total: number;
   byName(): Record<string, number>;
+  /** Server time (ms, as the driver saw it: send to reply) spent per command name. */
+  msByName(): Record<string, number>;
   reset(): void;
 }
 
@@ -84,10 +86,16 @@ export async function openBenchDatabase(uri: string, dbName: string): Promise<Be
     .asPromise();
   let total = 0;
   let names = new Map<string, number>();
-  connection.getClient().on("commandStarted", (event: mongo.CommandStartedEvent) => {
+  let durations = new Map<string, number>();
+  const client = connection.getClient();
+  client.on("commandStarted", (event: mongo.CommandStartedEvent) => {
     total += 1;
     names.set(event.commandName, (names.get(event.commandName) ?? 0) + 1);
   });
+  const timed = (event: mongo.CommandSucceededEvent | mongo.CommandFailedEvent) =>
+    durations.set(event.commandName, (durations.get(event.commandName) ?? 0) + event.duration);
+  client.on("commandSucceeded", timed);
+  client.on("commandFailed", timed);
   return {
     connection,
     users: userModelFor(connection),
@@ -96,9 +104,11 @@ export async function openBenchDatabase(uri: string, dbName: string): Promise<Be
         return total;
       },
       byName: () => Object.fromEntries(names),
+      msByName: () => Object.fromEntries([...durations].map(([name, ms]) => [name, Math.round(ms)])),
       reset() {
         total = 0;
         names = new Map();
+        durations = new Map();
       },
     },
     drop: async () => {

@@ -33,6 +33,8 @@ export interface ReconcileResult {
   ms: number;
   roundTrips: number;
   commands: Record<string, number>;
+  /** Time spent waiting on the database, per command (ms). */
+  commandMs: Record<string, number>;
   peakRssMb: number;
   baselineRssMb: number;
   clerkRequests: number;
@@ -78,8 +80,9 @@ await reportToParent(async (): Promise<ReconcileResult> => {
     const peakRssMb = rss.stop();
     const roundTrips = db.commands.total;
     const commands = db.commands.byName();
+    const commandMs = db.commands.msByName();
     await verify(db.users, counts);
-    return { ms, roundTrips, commands, peakRssMb, baselineRssMb, clerkRequests: directory.requests, ...(counts && { counts }) };
+    return { ms, roundTrips, commands, commandMs, peakRssMb, baselineRssMb, clerkRequests: directory.requests, ...(counts && { counts }) };
   } finally {
     await db.close();
   }

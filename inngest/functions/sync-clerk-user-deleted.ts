@@ -5,9 +5,11 @@ import { type SyncFunctionDeps, perUserConcurrency, toDeleteEvent } from "./appl
 export function createSyncClerkUserDeleted(inngest: InngestClient, deps: SyncFunctionDeps) {
   return inngest.createFunction(
     { id: "sync-clerk-user-deleted", triggers: [clerkUserDeleted], concurrency: perUserConcurrency },
-    async ({ event, step }) => {
+    async ({ event, step, logger }) => {
       const change = toDeleteEvent(event.data, event.ts);
-      return step.run("apply-to-mongodb", async () => (await deps.users()).apply(change));
+      const outcome = await step.run("apply-to-mongodb", async () => (await deps.users()).apply(change));
+      logger.info({ eventId: event.id, userId: change.userId, outcome }, "Clerk user event applied");
+      return outcome;
     },
   );
 }

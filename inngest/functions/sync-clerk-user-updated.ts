@@ -5,9 +5,11 @@ import { type SyncFunctionDeps, perUserConcurrency, toUpsertEvent } from "./appl
 export function createSyncClerkUserUpdated(inngest: InngestClient, deps: SyncFunctionDeps) {
   return inngest.createFunction(
     { id: "sync-clerk-user-updated", triggers: [clerkUserUpdated], concurrency: perUserConcurrency },
-    async ({ event, step }) => {
+    async ({ event, step, logger }) => {
       const change = toUpsertEvent(event.data);
-      return step.run("apply-to-mongodb", async () => (await deps.users()).apply(change));
+      const outcome = await step.run("apply-to-mongodb", async () => (await deps.users()).apply(change));
+      logger.info({ eventId: event.id, userId: change.userId, outcome }, "Clerk user event applied");
+      return outcome;
     },
   );
 }
