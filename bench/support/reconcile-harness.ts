@@ -135,12 +135,30 @@ export function sampleRss(intervalMs = 50): { stop(): number } {
 
 const children = new Set<ChildProcess>();
 
+type WorkerMessage<Result, Progress> =
+  | { type: "result"; ok: true; value: Result }
+  | { type: "result"; ok: false; error: string }
+  | { type: "progress"; value: Progress };
+
+/** A worker stopped at its time limit; `progress` is the last progress it reported, if any. */
+export class WorkerTimeoutError<Progress = unknown> extends Error {
+  override readonly name = "WorkerTimeoutError";
+  constructor(
+    message: string,
+    readonly progress: Progress | undefined,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * Runs `script` (a TypeScript file, relative to the repository root) in a fresh Node process
  * (`node --import tsx`, one pid), hands it `job` as JSON in BENCH_WORKER_JOB, and resolves
- * with the one message it sends back. Its stdout and stderr are relayed to our stderr.
+ * with the result it sends back. Its stdout and stderr are relayed to our stderr. Past
+ * `timeoutMs` it is stopped and the promise rejects with a WorkerTimeoutError carrying the
+ * last progress it reported.
  */
-export async function runWorker<Result>(script: string, job: unknown, options: { label: string; timeoutMs: number }): Promise<Result> {
+export async function runWorker<Result, Progress = unknown>(script: string, job: unknown, options: { label: string; timeoutMs: number }): Promise<Result> {
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: root,
     env: { ...process.env, BENCH_WORKER_JOB: JSON.stringify(job) },
@@ -152,26 +170,26 @@ export async function runWorker<Result>(script: string, job: unknown, options: {
   };
   child.stdout?.on("data", relay);
   child.stderr?.on("data", relay);
-  let result: { ok: true; value: Result } | { ok: false; error: string } | undefined;
-  child.on("message", (message: { ok: true; value: Result } | { ok: false; error: string }) => {
-    result = message;
+  let result: Extract<WorkerMessage<Result, Progress>, { type: "result" }> | undefined;
+  let progress: Progress | undefined;
+  child.on("message", (message: WorkerMessage<Result, Progress>) => {
+    if (message.type === "progress") progress = message.value;
+    else result = message;
   });
   const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-  const timedOut = sleep(options.timeoutMs, "timeout" as const, { ref: false });
+  const timer = new AbortController();
+  const timedOut = sleep(options.timeoutMs, "timeout" as const, { signal: timer.signal }).catch(() => "cancelled" as const);
   const outcome = await Promise.race([exited, timedOut]);
-  if (outcome === "timeout") {
+  timer.abort();
+  if (outcome === "timeout" || outcome === "cancelled") {
     await stopChild(child);
     children.delete(child);
-    throw new WorkerTimeoutError(`${options.label} did not finish within ${Math.round(options.timeoutMs / 1000)} s`);
+    throw new WorkerTimeoutError(`${options.label} did not finish within ${Math.round(options.timeoutMs / 1000)} s`, progress);
   }
   children.delete(child);
   const [code, signal] = outcome;
   if (result?.ok) return result.value;
   throw new Error(`${options.label} failed (exit ${code ?? signal}): ${result && !result.ok ? result.error : "no result"}`);
-}
-
-export class WorkerTimeoutError extends Error {
-  override readonly name = "WorkerTimeoutError";
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -201,13 +219,18 @@ export function workerJob<Job>(): Job {
   return JSON.parse(raw) as Job;
 }
 
+/** In a worker: tell the parent how far it got (kept in case the worker is stopped at its time limit). */
+export function reportProgress<Progress>(value: Progress): void {
+  process.send?.({ type: "progress", value });
+}
+
 /** In a worker: send the result (or the error) to the parent, then exit. */
 export async function reportToParent<Result>(work: () => Promise<Result>): Promise<never> {
-  let message: { ok: true; value: Result } | { ok: false; error: string };
+  let message: WorkerMessage<Result, never>;
   try {
-    message = { ok: true, value: await work() };
+    message = { type: "result", ok: true, value: await work() };
   } catch (error) {
-    message = { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+    message = { type: "result", ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
   }
   await new Promise<void>((resolve) => process.send?.(message, () => resolve()));
   process.exit(message.ok ? 0 : 1);

@@ -8,17 +8,12 @@ import type { Services } from "../services.js";
 import type { UserDocument } from "../users/user-model.js";
 import { ProblemError, sendProblem } from "./problem.js";
 
-export type Access = "public" | "user" | "admin";
-
 export interface RouteContext {
   req: IncomingMessage;
   url: URL;
   log: Logger;
   services: Services;
   requestId: string;
-}
-
-export interface UserRouteContext extends RouteContext {
   userId: string;
   /** The caller's stored user: live, not banned, not locked. */
   user: UserDocument;
@@ -32,11 +27,13 @@ export interface RouteResult {
 }
 
 type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
-type Handlers<C> = Partial<Record<Method, (ctx: C) => Promise<RouteResult>>>;
 
-export type Route =
-  | { name: string; access: "public"; methods: Handlers<RouteContext> }
-  | { name: string; access: "user" | "admin"; methods: Handlers<UserRouteContext> };
+/** An authenticated API route. (Health, OpenAPI and webhooks are plain handlers: no auth, no limits.) */
+export interface Route {
+  name: string;
+  access: "user" | "admin";
+  methods: Partial<Record<Method, (ctx: RouteContext) => Promise<RouteResult>>>;
+}
 
 export const json = (status: number, body: unknown, headers?: Record<string, string>): RouteResult => ({ status, body, headers });
 
@@ -69,6 +66,27 @@ function send(res: ServerResponse, result: RouteResult): void {
 }
 
 /**
+ * Who is calling, and may they: Clerk authentication, per-IP and per-user rate limits
+ * (counted before answering 401, so bad tokens cannot be tried without limit), the
+ * caller's user (fetched from Clerk just in time), suspension and role checks.
+ */
+async function admit(deps: Services, route: Route, req: IncomingMessage, res: ServerResponse) {
+  const auth = await deps.authenticate(req);
+  const limit = await deps.rateLimiter.consume({ ip: clientIp(req), userId: auth.kind === "signed-in" ? auth.userId : null });
+  setRateLimitHeaders(res, limit);
+  if (!limit.allowed) throw new ProblemError("rateLimited", { detail: `Limit reached for this ${limit.blockedBy ?? "client"}.` });
+  if (auth.kind !== "signed-in") throw new ProblemError("unauthenticated", { headers: { "www-authenticate": 'Bearer realm="api"' } });
+
+  const resolved = await deps.resolver.resolve(auth.userId);
+  if (resolved.kind === "deleted") throw new ProblemError("userDeleted");
+  if (resolved.kind === "unknown") throw new ProblemError("notFound", { detail: "Clerk has no such user." });
+  const { user } = resolved;
+  if (user.banned || user.locked) throw new ProblemError("accountSuspended");
+  if (route.access === "admin" && !isAdmin(auth.claims, user)) throw new ProblemError("forbidden", { detail: "This endpoint is for admins." });
+  return { userId: auth.userId, user, claims: auth.claims };
+}
+
+/**
  * The pipeline every API route runs: request id, method check, Clerk authentication,
  * per-IP and per-user rate limiting, the caller's user (fetched from Clerk just in time),
  * suspension and role checks, then the handler. Errors become problem+json; unexpected
@@ -95,34 +113,12 @@ export function serveRoute(route: Route, services: () => Promise<Services>) {
     }
     let log = deps.logger.child({ requestId, route: route.name, method: req.method });
     try {
-      const ctx: RouteContext = { req, url: new URL(req.url ?? "/", "http://localhost"), log, services: deps, requestId };
-      if (route.access === "public") {
-        send(res, await (handler as (ctx: RouteContext) => Promise<RouteResult>)(ctx));
-        return;
-      }
-
-      const auth = await deps.authenticate(req);
-      const userId = auth.kind === "signed-in" ? auth.userId : null;
-      const limit = await deps.rateLimiter.consume({ ip: clientIp(req), userId });
-      setRateLimitHeaders(res, limit);
-      if (!limit.allowed) throw new ProblemError("rateLimited", { detail: `Limit reached for this ${limit.blockedBy ?? "client"}.` });
-      if (auth.kind !== "signed-in") {
-        throw new ProblemError("unauthenticated", { headers: { "www-authenticate": 'Bearer realm="api"' } });
-      }
-      log = log.child({ userId: auth.userId });
-
-      const resolved = await deps.resolver.resolve(auth.userId);
-      if (resolved.kind === "deleted") throw new ProblemError("userDeleted");
-      if (resolved.kind === "unknown") throw new ProblemError("notFound", { detail: "Clerk has no such user." });
-      const { user } = resolved;
-      if (user.banned || user.locked) throw new ProblemError("accountSuspended");
-      if (route.access === "admin" && !isAdmin(auth.claims, user)) {
-        throw new ProblemError("forbidden", { detail: "This endpoint is for admins." });
-      }
-      const seen = deps.lastSeen.record(auth.userId, user.lastSeenAt);
+      const caller = await admit(deps, route, req, res);
+      log = log.child({ userId: caller.userId });
+      const seen = deps.lastSeen.record(caller.userId, caller.user.lastSeenAt);
       if (seen) waitUntil(seen.catch((error: unknown) => log.warn({ err: error }, "lastSeenAt not recorded")));
-
-      send(res, await handler({ ...ctx, log, userId: auth.userId, user, claims: auth.claims }));
+      const url = new URL(req.url ?? "/", "http://localhost");
+      send(res, await handler({ req, url, log, services: deps, requestId, ...caller }));
     } catch (error) {
       if (error instanceof ProblemError) {
         sendProblem(res, error.key, error.details);

@@ -1,0 +1,30 @@
+import { clerkUser } from "../../test/support/clerk-fixtures.js";
+import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
+import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
+import { openBenchDatabase } from "./reconcile-harness.js";
+const n = Number(process.argv[2] ?? 10000);
+const db = await openBenchDatabase(process.env.MONGODB_URI!, "cms_bench_reconcile_probe");
+await db.drop();
+const id = (i: number) => `user_bench${String(i).padStart(7, "0")}`;
+let t = performance.now();
+for (let s = 0; s < n; s += 500) {
+  const docs = [];
+  for (let i = s; i < Math.min(n, s + 500); i++) docs.push({ _id: id(i), ...toUserSnapshot(clerkUserSchema.parse(clerkUser({ id: id(i), updatedAt: 1e12 + i }))) });
+  await db.users.insertMany(docs, { lean: true } as never);
+}
+console.error("insert", n, performance.now() - t);
+const time = async (name: string, f: () => Promise<unknown>) => { const t0 = performance.now(); const r = await f(); console.error(name, Math.round(performance.now() - t0), "ms", Array.isArray(r) ? r.length : ""); };
+const ids = Array.from({ length: 500 }, (_, k) => id(Math.floor(n / 2) + k));
+await time("in500", () => db.users.find({ _id: { $in: ids } }, { clerkUpdatedAt: 1, deletedAt: 1 }).lean());
+await time("in500 batch", () => db.users.find({ _id: { $in: ids } }, { clerkUpdatedAt: 1, deletedAt: 1 }).batchSize(500).lean());
+await time("findById", () => db.users.findById(id(7)).lean());
+await time("sweep", () => db.users.find({ deletedAt: null, _id: { $gt: id(Math.floor(n / 2)) } }, { _id: 1 }).sort({ _id: 1 }).limit(500).lean());
+await time("sweep no deletedAt", () => db.users.find({ _id: { $gt: id(Math.floor(n / 2)) } }, { _id: 1 }).sort({ _id: 1 }).limit(500).lean());
+await time("sweep no sort", () => db.users.find({ deletedAt: null, _id: { $gt: id(Math.floor(n / 2)) } }, { _id: 1 }).limit(500).lean());
+await time("count", () => db.users.countDocuments({}));
+const ex = await db.connection.db!.command({ explain: { find: "users", filter: { _id: { $in: ids.slice(0, 3) } } } });
+console.error(JSON.stringify(ex).slice(0, 600));
+const ex2 = await db.connection.db!.command({ explain: { find: "users", filter: { deletedAt: null, _id: { $gt: "x" } }, sort: { _id: 1 }, limit: 500 } });
+console.error(JSON.stringify(ex2).slice(0, 600));
+console.error(JSON.stringify(db.commands.msByName()));
+await db.drop(); await db.close();
