@@ -1,5 +1,6 @@
 import { eventType } from "inngest";
 import { z } from "zod";
+import { clerkSessionSchema } from "../lib/clerk/session-payload.js";
 import {
   type ClerkUserEventType,
   clerkUserDeletedSchema,
@@ -21,6 +22,12 @@ export const clerkUserEvents = {
   "user.deleted": clerkUserDeleted,
 } as const satisfies Record<ClerkUserEventType, { name: `clerk/${ClerkUserEventType}` }>;
 
+/** Clerk's session events; `data.http_request` is added from the envelope by our endpoint. */
+export const clerkSessionCreated = eventType("clerk/session.created", { schema: clerkSessionSchema });
+export const clerkSessionEnded = eventType("clerk/session.ended", { schema: clerkSessionSchema });
+export const clerkSessionRemoved = eventType("clerk/session.removed", { schema: clerkSessionSchema });
+export const clerkSessionRevoked = eventType("clerk/session.revoked", { schema: clerkSessionSchema });
+
 /** Ask for a reconciliation now (the schedule runs it hourly by default). */
 export const usersReconcileRequested = eventType("app/users.reconcile.requested", {
   schema: z.object({ dryRun: z.boolean().optional(), requestedBy: z.string().optional() }),
@@ -30,3 +37,48 @@ export const usersReconcileRequested = eventType("app/users.reconcile.requested"
 export const userResyncRequested = eventType("app/user.resync.requested", {
   schema: z.object({ userId: z.string().min(1).max(128), requestedBy: z.string().optional() }),
 });
+
+/*
+ * App events (v1): what other parts of the app and other services consume. Emitted only
+ * when a sync actually changes a stored user (never for a duplicate or stale delivery),
+ * each with a deterministic `id` derived from the change it reports, so a retried step or
+ * a republish never produces a second event: Inngest drops a repeated id for 24 h, and
+ * JetStream drops a repeated `Nats-Msg-Id` within its duplicate window.
+ */
+export const syncSources = ["webhook", "fallback", "reconcile", "replay"] as const;
+export const appUserSchema = z.object({
+  email: z.string().nullable(),
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  username: z.string().nullable(),
+  imageUrl: z.string().nullable(),
+  publicMetadata: z.record(z.string(), z.unknown()),
+  banned: z.boolean(),
+  locked: z.boolean(),
+  clerkUpdatedAt: z.string(),
+});
+const appEventBase = {
+  v: z.literal(1),
+  userId: z.string(),
+  source: z.enum(syncSources),
+  /** The Svix id, Inngest event id, request id or reconciliation run that caused it. */
+  sourceEventId: z.string().nullable(),
+  occurredAt: z.string(),
+};
+
+export const appUserCreated = eventType("app/user.created", { schema: z.object({ ...appEventBase, user: appUserSchema }) });
+export const appUserUpdated = eventType("app/user.updated", {
+  schema: z.object({ ...appEventBase, changedFields: z.array(z.string()), user: appUserSchema }),
+});
+export const appUserDeleted = eventType("app/user.deleted", { schema: z.object(appEventBase) });
+
+const sessionEventBase = { v: z.literal(1), userId: z.string(), sessionId: z.string(), occurredAt: z.string() };
+export const appUserSignedIn = eventType("app/user.signed_in", {
+  schema: z.object({ ...sessionEventBase, clientIp: z.string().nullable(), userAgent: z.string().nullable() }),
+});
+export const appUserSignedOut = eventType("app/user.signed_out", {
+  schema: z.object({ ...sessionEventBase, reason: z.enum(["ended", "removed", "revoked"]) }),
+});
+
+/** Every app event, e.g. for the JetStream publisher's triggers. */
+export const appEvents = [appUserCreated, appUserUpdated, appUserDeleted, appUserSignedIn, appUserSignedOut] as const;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { clerkSessionSchema, isClerkSessionEventType } from "../../lib/clerk/session-payload.js";
 import { clerkUserEventDataSchemas, isClerkUserEventType } from "../../lib/clerk/user-payload.js";
 import { getConfig } from "../../lib/config.js";
 import { lazyHandler } from "../../lib/http/lazy-handler.js";
@@ -44,14 +45,17 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps) {
       return;
     }
 
-    const { svixId, type, data, timestamp } = verification.delivery;
+    const { svixId, type, timestamp, httpRequest } = verification.delivery;
     const log = deps.logger.child({ svixId, type });
-    if (!isClerkUserEventType(type)) {
+    const isUserEvent = isClerkUserEventType(type);
+    if (!isUserEvent && !isClerkSessionEventType(type)) {
       log.info("webhook acknowledged and ignored: event type not handled");
       sendJson(res, 200, { status: "ignored", type });
       return;
     }
-    const parsed = clerkUserEventDataSchemas[type].safeParse(data);
+    // Session activity needs the client's IP and user agent, which Clerk puts in the envelope.
+    const data = isUserEvent ? verification.delivery.data : { ...verification.delivery.data, http_request: httpRequest };
+    const parsed = (isUserEvent ? clerkUserEventDataSchemas[type] : clerkSessionSchema).safeParse(data);
     if (!parsed.success) {
       const errors = formatIssues(parsed.error.issues);
       log.warn({ errors }, "webhook rejected: payload failed validation");
@@ -66,7 +70,7 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps) {
       sendProblem(res, "eventBusUnavailable", { headers: { "retry-after": "5" } });
       return;
     }
-    log.info({ userId: parsed.data.id }, "webhook forwarded to Inngest");
+    log.info({ userId: "user_id" in parsed.data ? parsed.data.user_id : parsed.data.id }, "webhook forwarded to Inngest");
     sendJson(res, 200, { status: "accepted", eventId: svixId });
   };
 }

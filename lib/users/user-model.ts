@@ -50,6 +50,16 @@ const userSchemaDefinition = {
   profile: { type: profileSchema },
   /** Last authenticated API request, written at most once per LAST_SEEN_INTERVAL_SECONDS. */
   lastSeenAt: { type: Date },
+  /** From Clerk's session webhooks; only ever moved forward. */
+  lastSignInAt: { type: Date },
+  lastActiveAt: { type: Date },
+  /**
+   * App events written in the same update as the change they report (a transactional
+   * outbox), then published and removed: a crash between the two republishes, never loses.
+   */
+  outbox: { type: [{ _id: false, id: String, name: String, data: Schema.Types.Mixed }], default: undefined },
+  /** The welcome email: claimed before sending (at most once), then marked sent. */
+  welcomeEmail: { claimedAt: { type: Date }, sentAt: { type: Date } },
 } as const;
 
 export const userSchema = new Schema(userSchemaDefinition, {

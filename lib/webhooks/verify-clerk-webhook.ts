@@ -12,6 +12,11 @@ const envelopeSchema = z.object({
   data: z.record(z.string(), z.unknown()),
   timestamp: z.number().int().positive().optional(),
   instance_id: z.string().optional(),
+  event_attributes: z
+    .object({
+      http_request: z.object({ client_ip: z.string().nullable().optional(), user_agent: z.string().nullable().optional() }).optional(),
+    })
+    .optional(),
 });
 
 /** A delivery whose signature checked out, with what Clerk's `verifyWebhook` would drop. */
@@ -22,6 +27,8 @@ export interface VerifiedClerkDelivery {
   data: Record<string, unknown>;
   /** The envelope `timestamp` (ms), else the signature timestamp. */
   timestamp: number;
+  /** The envelope's `event_attributes.http_request` (client IP, user agent), when Clerk sent it. */
+  httpRequest: { client_ip?: string | null; user_agent?: string | null } | undefined;
 }
 
 export type WebhookVerification =
@@ -73,7 +80,10 @@ export function createClerkWebhookVerifier(signingSecret: string) {
     if (!envelope.success) {
       return { kind: "invalid-envelope", issues: formatIssues(envelope.error.issues) };
     }
-    const { type, data, timestamp } = envelope.data;
-    return { kind: "verified", delivery: { svixId, type, data, timestamp: timestamp ?? signedAt * 1000 } };
+    const { type, data, timestamp, event_attributes } = envelope.data;
+    return {
+      kind: "verified",
+      delivery: { svixId, type, data, timestamp: timestamp ?? signedAt * 1000, httpRequest: event_attributes?.http_request },
+    };
   };
 }
