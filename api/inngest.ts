@@ -6,7 +6,6 @@ import { getConfig } from "../lib/config.js";
 import { lazyHandler } from "../lib/http/lazy-handler.js";
 import { createLogger } from "../lib/logger.js";
 import { connectMaintenanceServices } from "../lib/reconcile/maintenance-services.js";
-import { connectUserStore } from "../lib/users/connect-user-store.js";
 
 /**
  * Inngest calls this endpoint to run the functions (and PUTs it to sync them).
@@ -21,13 +20,25 @@ export default lazyHandler(() => {
   const config = getConfig();
   const logger = createLogger(config.logLevel).child({ route: "inngest" });
   const inngest = createInngestClient(config.inngest, logger);
+  let services: ReturnType<typeof connectMaintenanceServices> | undefined;
+  const maintenance = () => {
+    services ??= connectMaintenanceServices(config, logger, (events) => inngest.send(events)).catch((error: unknown) => {
+      services = undefined;
+      throw error;
+    });
+    return services;
+  };
   return createInngestHandler(inngest, {
-    users: () => connectUserStore(config.mongo),
-    maintenance: () => connectMaintenanceServices(config, logger),
+    users: async () => (await maintenance()).store,
+    outbox: async () => (await maintenance()).outbox,
+    audit: async () => (await maintenance()).audit,
+    maintenance,
     schedule: {
       reconcileCron: config.reconcile.cron,
       purgeCron: config.retention.purgeCron,
+      outboxCron: config.reconcile.outboxCron,
       deletedUserRetentionMs: config.retention.deletedUserRetentionMs,
+      auditRetentionMs: config.retention.auditRetentionMs,
     },
   });
 });

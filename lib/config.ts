@@ -58,6 +58,8 @@ const envShape = z.object({
   RECONCILE_MAX_CLERK_REQUESTS_PER_10S: z.coerce.number().int().min(1).max(900).default(50),
   PURGE_CRON: z.string().min(9).default("30 3 * * *"),
   DELETED_USER_RETENTION_DAYS: z.coerce.number().int().min(0).max(3_650).default(30),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
+  OUTBOX_CRON: z.string().min(9).default("*/5 * * * *"),
 
   INNGEST_APP_ID: z.string().min(1).default("clerk-mongo-sync"),
   INNGEST_EVENT_KEY: optionalSecret,
@@ -133,11 +135,13 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     reconcile: {
       cron: env.RECONCILE_CRON,
+      outboxCron: env.OUTBOX_CRON,
       maxClerkRequestsPer10Seconds: env.RECONCILE_MAX_CLERK_REQUESTS_PER_10S,
     },
     retention: {
       purgeCron: env.PURGE_CRON,
       deletedUserRetentionMs: env.DELETED_USER_RETENTION_DAYS * 86_400_000,
+      auditRetentionMs: env.AUDIT_RETENTION_DAYS * 86_400_000,
     },
     webhook: {
       signingSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,

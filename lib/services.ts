@@ -4,7 +4,10 @@ import { type AuthenticateRequest, createRequestAuthenticator } from "./auth/aut
 import { type ClerkUsersApi, createClerkUsersApi } from "./clerk/clerk-users-api.js";
 import { type Config, getConfig } from "./config.js";
 import { connectMongo } from "./db/connection.js";
+import { waitUntil } from "@vercel/functions";
+import { type AuditLog, createAuditLog } from "./audit/audit-log.js";
 import { createInngestClient } from "./events/inngest-client.js";
+import { createOutboxPublisher, type OutboxPublisher } from "./events/outbox.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createRunReports, type RunReports } from "./reconcile/run-reports.js";
 import { ProblemError } from "./http/problem.js";
@@ -30,12 +33,17 @@ export interface Services {
   /** Sends an event to Inngest (admin triggers); rejects if Inngest did not take it. */
   sendEvent: (event: { name: string; data: Record<string, unknown>; id?: string }) => Promise<void>;
   reports: RunReports;
+  audit: AuditLog;
+  outbox: OutboxPublisher;
+  /** Publishes a user's pending app events after the response (waitUntil on Vercel). */
+  publishLater: (userId: string) => void;
 }
 
 export async function createServices(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Services> {
   const connection = await connectMongo(config.mongo);
   const users = userModelFor(connection);
-  const store = createUserStore(users);
+  const audit = createAuditLog(connection);
+  const store = createUserStore(users, { audit });
   const clerkClient = createClerkClient({
     secretKey: config.clerk.secretKey,
     publishableKey: config.clerk.publishableKey,
@@ -44,6 +52,9 @@ export async function createServices(config: Config, logger: Logger = createLogg
   });
   const clerkUsers = createClerkUsersApi(clerkClient);
   const inngest = createInngestClient(config.inngest, logger);
+  const outbox = createOutboxPublisher(users, (events) => withDeadline(inngest.send(events), config.inngest.sendTimeoutMs, "sending to Inngest"));
+  const publishLater = (userId: string) =>
+    void waitUntil(outbox.publish([userId]).catch((error: unknown) => logger.warn({ err: error, userId }, "app events left for the outbox sweep")));
   return {
     config,
     logger,
@@ -51,7 +62,10 @@ export async function createServices(config: Config, logger: Logger = createLogg
     users,
     store,
     clerkUsers,
-    resolver: createUserResolver({ users, store, clerk: clerkUsers, logger }),
+    resolver: createUserResolver({ users, store, clerk: clerkUsers, logger, afterChange: publishLater }),
+    audit,
+    outbox,
+    publishLater,
     lastSeen: createLastSeenRecorder(users, config.api.lastSeenIntervalMs),
     authenticate: createRequestAuthenticator(config.clerk, clerkClient),
     rateLimiter: createApiRateLimiter({ ...config.api.rateLimit, logger }),

@@ -6,6 +6,8 @@ import { createClerkWebhookHandler } from "../api/webhooks/clerk.js";
 import { createInngestClient } from "../inngest/client.js";
 import { clerkUserSchema } from "../lib/clerk/user-payload.js";
 import { createClerkUserDirectory } from "../lib/clerk/clerk-user-directory.js";
+import { createAuditLog } from "../lib/audit/audit-log.js";
+import { createOutboxPublisher } from "../lib/events/outbox.js";
 import { createLogger } from "../lib/logger.js";
 import { createRunReports } from "../lib/reconcile/run-reports.js";
 import { toUserSnapshot } from "../lib/sync/to-user-snapshot.js";
@@ -165,6 +167,8 @@ describe("fault injection: convergence to Clerk's truth", () => {
       store: real,
       directory: createClerkUserDirectory({ apiUrl: clerk.url, secretKey: testSecretKey, maxRequestsPer10Seconds: 100_000 }),
       reports: createRunReports(db.connection()),
+      audit: createAuditLog(db.connection()),
+      outbox: createOutboxPublisher(db.users(), async () => {}),
       logger: createLogger("silent"),
     });
     const { engineFor, engineById } = syncFunctionEngines(async () => faulty, maintenance);

@@ -24,10 +24,11 @@ export const meRoute: Route = {
      * rule as the `user.deleted` webhook (which will then be a duplicate). If our write
      * fails, the webhook finishes the job: the response says which happened.
      */
-    DELETE: async ({ userId, services, log }) => {
+    DELETE: async ({ userId, services, log, requestId }) => {
       const clerk = await services.clerkUsers.deleteUser(userId);
       try {
-        await services.store.apply({ kind: "delete", userId, deletedAt: new Date() });
+        await services.store.apply({ kind: "delete", userId, deletedAt: new Date(), origin: { source: "fallback", sourceEventId: requestId } });
+        services.publishLater(userId);
         return json(200, { deleted: true, clerk, localData: "tombstoned" });
       } catch (error) {
         log.warn({ err: error }, "account deleted in Clerk; local tombstone left to the user.deleted webhook");

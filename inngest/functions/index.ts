@@ -1,5 +1,6 @@
 import type { InngestClient } from "../client.js";
 import type { FunctionDeps } from "./apply-clerk-user-event.js";
+import { createPublishPendingAppEvents } from "./publish-pending-app-events.js";
 import { createPurgeDeletedUsers } from "./purge-deleted-users.js";
 import { createReconcileUsers } from "./reconcile-users.js";
 import { createResyncUser } from "./resync-user.js";
@@ -16,5 +17,6 @@ export function createFunctions(inngest: InngestClient, deps: FunctionDeps) {
     createReconcileUsers(inngest, deps),
     createPurgeDeletedUsers(inngest, deps),
     createResyncUser(inngest, deps),
+    createPublishPendingAppEvents(inngest, deps),
   ];
 }

@@ -2,7 +2,7 @@ import { purgeDeletedUsers } from "../../lib/users/purge-deleted-users.js";
 import type { InngestClient } from "../client.js";
 import type { FunctionDeps } from "./apply-clerk-user-event.js";
 
-/** Daily: erase the personal data of users deleted longer ago than the retention period. */
+/** Daily: erase the personal data of users deleted longer ago than the retention period, and old audit records. */
 export function createPurgeDeletedUsers(inngest: InngestClient, deps: FunctionDeps) {
   return inngest.createFunction(
     { id: "purge-deleted-users", triggers: [{ cron: deps.schedule.purgeCron }], concurrency: { limit: 1 } },
@@ -14,7 +14,11 @@ export function createPurgeDeletedUsers(inngest: InngestClient, deps: FunctionDe
         logger.info({ purged: count, cutoff }, "purged deleted users' personal data");
         return count;
       });
-      return { purged };
+      const auditPurged = await step.run("purge-audit", async () => {
+        const { audit } = await deps.maintenance();
+        return audit.purgeOlderThan(new Date(Date.now() - deps.schedule.auditRetentionMs));
+      });
+      return { purged, auditPurged };
     },
   );
 }

@@ -31,7 +31,7 @@ export function createReconcileUsers(inngest: InngestClient, deps: FunctionDeps)
       for (let chunk = 0; offset !== null; chunk += 1) {
         const from: number = offset;
         const result = await step.run(`scan-${chunk}`, async () => {
-          const { drift: _drift, ...rest } = await scanChunk(await deps.maintenance(), from, { dryRun });
+          const { drift: _drift, ...rest } = await scanChunk(await deps.maintenance(), from, { dryRun, runId: reportId });
           return rest;
         });
         addCounts(totals, result.counts);
@@ -41,19 +41,23 @@ export function createReconcileUsers(inngest: InngestClient, deps: FunctionDeps)
       for (let chunk = 0; chunk === 0 || afterId !== null; chunk += 1) {
         const from: string | null = afterId;
         const result = await step.run(`sweep-${chunk}`, async () => {
-          const { drift: _drift, ...rest } = await sweepChunk(await deps.maintenance(), from, { dryRun });
+          const { drift: _drift, ...rest } = await sweepChunk(await deps.maintenance(), from, { dryRun, runId: reportId });
           return rest;
         });
         addCounts(totals, result.counts);
         afterId = result.next;
       }
 
-      await step.run("finish-report", async () => {
+      const syncFailures = await step.run("finish-report", async () => {
         const services = await deps.maintenance();
-        await services.reports.finish(reportId, { counts: totals });
-        services.logger.info({ runId: reportId, trigger, dryRun, ...totals }, "reconciliation finished");
+        // Syncs that exhausted their retries since the previous run: this run has just repaired them.
+        const previous = (await services.reports.latest(2)).find((run) => run._id !== reportId);
+        const failures = await services.audit.countFailuresSince(previous?.startedAt ?? new Date(0));
+        await services.reports.finish(reportId, { counts: totals, syncFailuresSincePreviousRun: failures });
+        services.logger.info({ runId: reportId, trigger, dryRun, ...totals, syncFailures: failures }, "reconciliation finished");
+        return failures;
       });
-      return totals;
+      return { ...totals, syncFailuresSincePreviousRun: syncFailures };
     },
   );
 }

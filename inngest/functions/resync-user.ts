@@ -13,17 +13,21 @@ export function createResyncUser(inngest: InngestClient, deps: FunctionDeps) {
       triggers: [userResyncRequested],
       concurrency: { ...perUserConcurrency, key: `"clerk-user:" + event.data.userId` },
     },
-    async ({ event, step }) =>
-      step.run("fetch-and-apply", async () => {
+    async ({ event, step }) => {
+      const { userId } = event.data;
+      const origin = { source: "replay", sourceEventId: event.id ?? null } as const;
+      const outcome = await step.run("fetch-and-apply", async () => {
         const { directory, store, logger } = await deps.maintenance();
-        const { userId } = event.data;
         const user = await directory.getUser(userId);
-        if (!user) return store.apply({ kind: "delete", userId, deletedAt: new Date() });
+        if (!user) return store.apply({ kind: "delete", userId, deletedAt: new Date(), origin });
         const parsed = clerkUserSchema.safeParse(user);
         if (!parsed.success) throw new NonRetriableError(`Clerk returned an unusable user ${userId}`);
-        const outcome = await store.apply({ kind: "upsert", userId, snapshot: toUserSnapshot(parsed.data) });
-        logger.info({ userId, source: "replay", outcome }, "user re-synced from Clerk");
-        return outcome;
-      }),
+        const applied = await store.apply({ kind: "upsert", userId, snapshot: toUserSnapshot(parsed.data), origin });
+        logger.info({ userId, source: "replay", outcome: applied }, "user re-synced from Clerk");
+        return applied;
+      });
+      await step.run("publish-app-events", async () => (await deps.outbox()).publish([userId]));
+      return outcome;
+    },
   );
 }

@@ -1,13 +1,19 @@
 import type { InngestClient } from "../client.js";
 import { clerkUserCreated } from "../events.js";
-import { type SyncFunctionDeps, perUserConcurrency, toUpsertEvent } from "./apply-clerk-user-event.js";
+import { type SyncFunctionDeps, perUserConcurrency, recordFailure, toUpsertEvent, webhookOrigin } from "./apply-clerk-user-event.js";
 
 export function createSyncClerkUserCreated(inngest: InngestClient, deps: SyncFunctionDeps) {
   return inngest.createFunction(
-    { id: "sync-clerk-user-created", triggers: [clerkUserCreated], concurrency: perUserConcurrency },
+    {
+      id: "sync-clerk-user-created",
+      triggers: [clerkUserCreated],
+      concurrency: perUserConcurrency,
+      onFailure: recordFailure(deps),
+    },
     async ({ event, step, logger }) => {
-      const change = toUpsertEvent(event.data);
+      const change = toUpsertEvent(event.data, webhookOrigin(event));
       const outcome = await step.run("apply-to-mongodb", async () => (await deps.users()).apply(change));
+      await step.run("publish-app-events", async () => (await deps.outbox()).publish([change.userId]));
       logger.info({ eventId: event.id, userId: change.userId, outcome }, "Clerk user event applied");
       return outcome;
     },

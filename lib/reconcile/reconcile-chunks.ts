@@ -2,6 +2,7 @@ import type { UserJSON } from "@clerk/backend";
 import { clerkUserSchema } from "../clerk/user-payload.js";
 import type { ClerkUserDirectory } from "../clerk/clerk-user-directory.js";
 import { maxPageSize } from "../clerk/clerk-user-directory.js";
+import type { OutboxPublisher } from "../events/outbox.js";
 import type { Logger } from "../logger.js";
 import { toUserSnapshot } from "../sync/to-user-snapshot.js";
 import type { SyncEvent, SyncOutcome } from "../sync/types.js";
@@ -26,7 +27,14 @@ export interface ReconcileDeps {
   store: UserStore;
   users: UserModel;
   logger: Logger;
+  /** Publishes the app events of the users a chunk changed (absent: left for the outbox sweep). */
+  outbox?: OutboxPublisher;
   now?: () => Date;
+}
+
+async function publishChanges(deps: ReconcileDeps, events: readonly SyncEvent[], outcomes: readonly SyncOutcome[]): Promise<void> {
+  const changed = events.filter((_, index) => outcomes[index]?.kind !== "skipped").map((event) => event.userId);
+  if (changed.length > 0) await deps.outbox?.publish(changed);
 }
 
 export interface DriftItem {
@@ -44,6 +52,8 @@ export interface ChunkResult<Cursor> {
 
 export interface ChunkOptions {
   dryRun?: boolean;
+  /** The run these changes belong to (app events and the audit trail name it). */
+  runId?: string;
   pagesPerChunk?: number;
   pageSize?: number;
 }
@@ -67,9 +77,10 @@ function tally(counts: ReconcileCounts, drift: DriftItem[], userId: string, outc
   }
 }
 
-function toUpsert(user: UserJSON, logger: Logger): SyncEvent | null {
+function toUpsert(user: UserJSON, logger: Logger, runId?: string): SyncEvent | null {
   const parsed = clerkUserSchema.safeParse(user);
-  if (parsed.success) return { kind: "upsert", userId: parsed.data.id, snapshot: toUserSnapshot(parsed.data) };
+  const origin = { source: "reconcile", sourceEventId: runId ?? null } as const;
+  if (parsed.success) return { kind: "upsert", userId: parsed.data.id, snapshot: toUserSnapshot(parsed.data), origin };
   logger.warn({ userId: user?.id, issues: parsed.error.issues.length }, "reconcile: unusable user in Clerk's list");
   return null;
 }
@@ -84,12 +95,13 @@ export async function scanChunk(deps: ReconcileDeps, offset: number, options: Ch
     const users = await deps.directory.listPage(position, pageSize);
     counts.scanned += users.length;
     position += users.length;
-    const valid = users.flatMap((user) => toUpsert(user, deps.logger) ?? []);
+    const valid = users.flatMap((user) => toUpsert(user, deps.logger, options.runId) ?? []);
     counts.failed += users.length - valid.length;
     // A user listed twice (a deletion shifted the pages under us) is applied once.
     const events = [...new Map(valid.map((event) => [event.userId, event])).values()];
     const outcomes = await deps.store.applyBatch(events, { dryRun: options.dryRun });
     events.forEach((event, index) => tally(counts, drift, event.userId, outcomes[index] as SyncOutcome));
+    if (!options.dryRun) await publishChanges(deps, events, outcomes);
     if (users.length < pageSize) return { counts, next: null, drift };
   }
   return { counts, next: position, drift };
@@ -115,14 +127,15 @@ export async function sweepChunk(deps: ReconcileDeps, afterId: string | null, op
       try {
         const confirmed = await deps.directory.getUser(candidate);
         const event: SyncEvent | null = confirmed
-          ? toUpsert(confirmed, deps.logger)
-          : { kind: "delete", userId: candidate, deletedAt: deps.now?.() ?? new Date() };
+          ? toUpsert(confirmed, deps.logger, options.runId)
+          : { kind: "delete", userId: candidate, deletedAt: deps.now?.() ?? new Date(), origin: { source: "reconcile", sourceEventId: options.runId ?? null } };
         if (!event) {
           counts.failed += 1;
           continue;
         }
-        const [outcome] = await deps.store.applyBatch([event], { dryRun: options.dryRun });
-        tally(counts, drift, candidate, outcome as SyncOutcome);
+        const outcomes = await deps.store.applyBatch([event], { dryRun: options.dryRun });
+        tally(counts, drift, candidate, outcomes[0] as SyncOutcome);
+        if (!options.dryRun) await publishChanges(deps, [event], outcomes);
       } catch (error) {
         counts.failed += 1;
         deps.logger.error({ err: error, userId: candidate }, "reconcile: could not confirm a tombstone candidate");

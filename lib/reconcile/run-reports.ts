@@ -18,6 +18,8 @@ const runSchemaDefinition = {
     unchanged: Number,
     failed: Number,
   },
+  /** Syncs that exhausted their retries (Inngest onFailure) since the previous run. */
+  syncFailuresSincePreviousRun: { type: Number },
   error: { type: String },
 } as const;
 
@@ -27,7 +29,7 @@ type RunModel = Model<ReconciliationRun>;
 
 export interface RunReports {
   start(runId: string, trigger: string, dryRun: boolean, at?: Date): Promise<void>;
-  finish(runId: string, result: { counts: ReconcileCounts; error?: string }, at?: Date): Promise<void>;
+  finish(runId: string, result: { counts: ReconcileCounts; syncFailuresSincePreviousRun?: number; error?: string }, at?: Date): Promise<void>;
   latest(limit: number): Promise<ReconciliationRun[]>;
 }
 
@@ -38,12 +40,21 @@ export function createRunReports(connection: Connection): RunReports {
       // Idempotent: a retried step must not fail on its own earlier insert.
       await runs.updateOne({ _id: runId }, { $setOnInsert: { trigger, dryRun, status: "running", startedAt: at } }, { upsert: true });
     },
-    async finish(runId, { counts, error }, at = new Date()) {
+    async finish(runId, { counts, syncFailuresSincePreviousRun, error }, at = new Date()) {
       const run = await runs.findById(runId, { startedAt: 1 }).lean();
       const status = error || counts.failed > 0 ? "failed" : "succeeded";
       await runs.updateOne(
         { _id: runId },
-        { $set: { status, finishedAt: at, durationMs: run ? at.getTime() - run.startedAt.getTime() : 0, counts, ...(error && { error }) } },
+        {
+          $set: {
+            status,
+            finishedAt: at,
+            durationMs: run ? at.getTime() - run.startedAt.getTime() : 0,
+            counts,
+            ...(syncFailuresSincePreviousRun !== undefined && { syncFailuresSincePreviousRun }),
+            ...(error && { error }),
+          },
+        },
       );
     },
     latest(limit) {

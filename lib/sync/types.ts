@@ -14,10 +14,18 @@ export interface UserSnapshot {
   clerkUpdatedAt: Date;
 }
 
+/** Which layer of consistency a change came through, and what caused it (for app events and the audit trail). */
+export interface SyncOrigin {
+  source: "webhook" | "fallback" | "reconcile" | "replay";
+  /** The Svix or Inngest event id, request id, or reconciliation run id. */
+  sourceEventId: string | null;
+}
+
 /** One change Clerk reported, whichever path (webhook, direct Inngest, fallback) it came by. */
-export type SyncEvent =
+export type SyncEvent = (
   | { kind: "upsert"; userId: string; snapshot: UserSnapshot }
-  | { kind: "delete"; userId: string; deletedAt: Date };
+  | { kind: "delete"; userId: string; deletedAt: Date }
+) & { origin?: SyncOrigin };
 
 /**
  * The part of a stored user the rules look at; `null` when no document exists.
@@ -43,3 +51,11 @@ export type SyncOutcome =
   | { kind: "updated" }
   | { kind: "deleted" }
   | { kind: "skipped"; reason: SkipReason };
+
+/** An app event as stored in a user's outbox and sent to Inngest (see inngest/events.ts for the schemas). */
+export interface AppEvent {
+  /** Deterministic: derived from the change, so re-sending it is a no-op downstream. */
+  id: string;
+  name: "app/user.created" | "app/user.updated" | "app/user.deleted";
+  data: Record<string, unknown>;
+}

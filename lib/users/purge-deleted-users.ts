@@ -15,6 +15,11 @@ const personalFields = [
   "clerkUpdatedAt",
   "profile",
   "lastSeenAt",
+  "lastSignInAt",
+  "lastActiveAt",
+  "welcomeEmail",
+  // Unpublished app events carry personal data too; 30 days on, they are past any use.
+  "outbox",
 ] as const;
 
 /**

@@ -24,7 +24,14 @@ export interface UserResolver {
  * Concurrent first requests in one instance share one Clerk call; across instances
  * the store's compare-and-set insert keeps it to one document.
  */
-export function createUserResolver(deps: { users: UserModel; store: UserStore; clerk: ClerkUsersApi; logger: Logger }): UserResolver {
+export function createUserResolver(deps: {
+  users: UserModel;
+  store: UserStore;
+  clerk: ClerkUsersApi;
+  logger: Logger;
+  /** Called after the fallback changed a user (to publish its app events off the response path). */
+  afterChange?: (userId: string) => void;
+}): UserResolver {
   const inflight = new Map<string, Promise<ResolvedUser>>();
 
   async function read(userId: string, source: "database" | "clerk"): Promise<ResolvedUser | null> {
@@ -38,8 +45,10 @@ export function createUserResolver(deps: { users: UserModel; store: UserStore; c
     if (!raw) return { kind: "unknown" };
     const parsed = clerkUserSchema.safeParse(raw);
     if (!parsed.success) throw new Error(`Clerk returned an unusable user: ${formatIssues(parsed.error.issues).join("; ")}`);
-    const outcome = await deps.store.apply({ kind: "upsert", userId, snapshot: toUserSnapshot(parsed.data) });
+    const origin = { source: "fallback", sourceEventId: null } as const;
+    const outcome = await deps.store.apply({ kind: "upsert", userId, snapshot: toUserSnapshot(parsed.data), origin });
     deps.logger.info({ userId, source: "fallback", outcome }, "user fetched from Clerk on first request");
+    if (outcome.kind !== "skipped") deps.afterChange?.(userId);
     return (await read(userId, "clerk")) ?? { kind: "unknown" };
   }
 

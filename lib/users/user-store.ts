@@ -1,6 +1,7 @@
 import { isDuplicateKeyError } from "../db/errors.js";
 import { decide } from "../sync/decide.js";
-import type { StoredSyncState, SyncEvent, SyncOutcome, SyncWrite } from "../sync/types.js";
+import { appEventFor } from "../sync/app-event-for.js";
+import type { StoredSyncState, SyncEvent, SyncOrigin, SyncOutcome, SyncWrite, UserSnapshot } from "../sync/types.js";
 import type { AnyBulkWriteOperation } from "mongoose";
 import type { UserDocument, UserModel } from "./user-model.js";
 
@@ -31,10 +32,9 @@ export interface UserStore {
  * (compare-and-set). If a concurrent writer got there first, the write misses, and we
  * read again and re-decide: the rules, not the timing, pick the winner.
  */
-export function createUserStore(users: UserModel): UserStore {
-  async function readState(userId: string): Promise<StoredSyncState | null> {
-    const doc = await users.findById(userId, syncFields).lean<SyncFields>();
-    return doc ? stateOf(doc) : null;
+export function createUserStore(users: UserModel, { audit }: { audit?: AuditSink } = {}): UserStore {
+  async function read(userId: string): Promise<StoredUser | null> {
+    return users.findById(userId, withoutOutbox).lean<StoredUser>();
   }
 
   async function insertIfAbsent(doc: Record<string, unknown>): Promise<boolean> {
@@ -47,30 +47,31 @@ export function createUserStore(users: UserModel): UserStore {
     }
   }
 
-  /** Performs the decision's write; `false` when the document moved on since it was read. */
-  async function write(userId: string, decision: SyncWrite): Promise<boolean> {
-    switch (decision.kind) {
-      case "insert":
-        return insertIfAbsent({ _id: userId, ...decision.snapshot });
-      case "insert-tombstone":
-        return insertIfAbsent({ _id: userId, deletedAt: decision.deletedAt });
-      case "update": {
-        const expected = { _id: userId, deletedAt: null, clerkUpdatedAt: new Date(decision.expectedVersion) };
-        const result = await users.updateOne(expected, { $set: decision.snapshot });
-        return result.matchedCount === 1;
-      }
-      case "tombstone": {
-        const result = await users.updateOne({ _id: userId, deletedAt: null }, { $set: { deletedAt: decision.deletedAt } });
-        return result.matchedCount === 1;
-      }
-    }
+  /**
+   * Performs the decision's write, with the app event it produces appended to the user's
+   * outbox in the same write; `false` when the document moved on since it was read.
+   */
+  async function write(event: SyncEvent, decision: SyncWrite, previous: StoredUser | null): Promise<boolean> {
+    const operation = writeOperation(event, decision, previous);
+    if ("insertOne" in operation) return insertIfAbsent(operation.insertOne.document);
+    const result = await users.updateOne(operation.updateOne.filter, operation.updateOne.update);
+    return result.matchedCount === 1;
   }
 
   async function apply(event: SyncEvent): Promise<SyncOutcome> {
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      const decision = decide(await readState(event.userId), event);
-      if (decision.kind === "skip") return { kind: "skipped", reason: decision.reason };
-      if (await write(event.userId, decision)) return outcomeOf(decision);
+      const previous = await read(event.userId);
+      const decision = decide(previous ? stateOf(previous) : null, event);
+      if (decision.kind === "skip") {
+        const outcome = { kind: "skipped", reason: decision.reason } as const;
+        await audit?.record([auditEntry(event, outcome)]);
+        return outcome;
+      }
+      if (await write(event, decision, previous)) {
+        const outcome = outcomeOf(decision);
+        await audit?.record([auditEntry(event, outcome)]);
+        return outcome;
+      }
     }
     throw new WriteConflictError(event.userId, maxAttempts);
   }
@@ -78,24 +79,31 @@ export function createUserStore(users: UserModel): UserStore {
   async function applyBatch(events: readonly SyncEvent[], options: { dryRun?: boolean } = {}): Promise<SyncOutcome[]> {
     const ids = events.map((event) => event.userId);
     if (new Set(ids).size !== ids.length) throw new TypeError("applyBatch takes at most one event per user");
-    const docs = await users.find({ _id: { $in: ids } }, syncFields).lean<(SyncFields & { _id: string })[]>();
-    const states = new Map(docs.map((doc) => [doc._id, stateOf(doc)]));
-    const decisions = events.map((event) => decide(states.get(event.userId) ?? null, event));
+    const docs = await users.find({ _id: { $in: ids } }, withoutOutbox).lean<StoredUser[]>();
+    const previous = new Map(docs.map((doc) => [doc._id, doc]));
+    const decisions = events.map((event) => {
+      const doc = previous.get(event.userId);
+      return decide(doc ? stateOf(doc) : null, event);
+    });
     const outcomes = decisions.map((decision) => (decision.kind === "skip" ? ({ kind: "skipped", reason: decision.reason } as const) : outcomeOf(decision)));
     const pending = decisions.flatMap((decision, index) => (decision.kind === "skip" ? [] : [{ index, decision }]));
     if (options.dryRun || pending.length === 0) return outcomes;
 
-    const operations = pending.map(({ index, decision }) => bulkOperation(ids[index] as string, decision));
+    const operations = pending.map(({ index, decision }) => {
+      const event = events[index] as SyncEvent;
+      return writeOperation(event, decision, previous.get(event.userId) ?? null);
+    });
     let settledUpTo = pending.length;
     try {
       const result = await users.bulkWrite(operations, { ordered: true });
-      if (result.insertedCount + result.matchedCount === pending.length) return outcomes;
-      settledUpTo = 0; // a guard missed somewhere: we cannot tell which, so settle them all
+      if (result.insertedCount + result.matchedCount !== pending.length) settledUpTo = 0; // a guard missed: settle all
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       const failedAt = (error as { writeErrors?: { index?: number }[] }).writeErrors?.[0]?.index;
       settledUpTo = typeof failedAt === "number" ? failedAt : 0;
     }
+    // Audited here: what the bulk write applied. Users that raced are audited by apply().
+    await audit?.record(pending.slice(0, settledUpTo).map(({ index }) => auditEntry(events[index] as SyncEvent, outcomes[index] as SyncOutcome)));
     for (const { index } of pending.slice(settledUpTo)) {
       outcomes[index] = await apply(events[index] as SyncEvent);
     }
@@ -105,31 +113,66 @@ export function createUserStore(users: UserModel): UserStore {
   return { apply, applyBatch };
 }
 
-type SyncFields = { clerkUpdatedAt?: Date | null; deletedAt?: Date | null };
-const syncFields = { clerkUpdatedAt: 1, deletedAt: 1 } as const;
+type StoredUser = Partial<Omit<UserDocument, "outbox">> & { _id: string; clerkUpdatedAt?: Date | null; deletedAt?: Date | null };
+const withoutOutbox = { outbox: 0 } as const;
 
-function stateOf(doc: SyncFields): StoredSyncState {
+function stateOf(doc: StoredUser): StoredSyncState {
   if (doc.deletedAt) return { kind: "tombstoned", deletedAt: doc.deletedAt };
   return { kind: "live", version: doc.clerkUpdatedAt?.getTime() ?? Number.NEGATIVE_INFINITY };
 }
 
-/** The same compare-and-set guards as the single writes, as bulkWrite operations. */
-function bulkOperation(userId: string, decision: SyncWrite): AnyBulkWriteOperation<UserDocument> {
+type WriteOperation =
+  | { insertOne: { document: Record<string, unknown> } }
+  | { updateOne: { filter: Record<string, unknown>; update: Record<string, unknown> } };
+
+/**
+ * A decision as one write: the compare-and-set guard (insert relies on the `_id` index,
+ * updates match the state the decision was made from) and the app event, if any, pushed
+ * onto the outbox in the same write.
+ */
+function writeOperation(event: SyncEvent, decision: SyncWrite, previous: StoredUser | null): WriteOperation & AnyBulkWriteOperation<UserDocument> {
+  const { userId } = event;
+  const appEvent = appEventFor(userId, decision, previous as Partial<UserSnapshot> | null, event.origin);
+  const push = appEvent ? { $push: { outbox: appEvent } } : {};
   switch (decision.kind) {
     case "insert":
-      return { insertOne: { document: { _id: userId, ...decision.snapshot } as UserDocument } };
+      return { insertOne: { document: { _id: userId, ...decision.snapshot, ...(appEvent && { outbox: [appEvent] }) } as UserDocument } };
     case "insert-tombstone":
       return { insertOne: { document: { _id: userId, deletedAt: decision.deletedAt } as UserDocument } };
     case "update":
       return {
         updateOne: {
           filter: { _id: userId, deletedAt: null, clerkUpdatedAt: new Date(decision.expectedVersion) },
-          update: { $set: decision.snapshot },
+          update: { $set: decision.snapshot, ...push },
         },
       };
     case "tombstone":
-      return { updateOne: { filter: { _id: userId, deletedAt: null }, update: { $set: { deletedAt: decision.deletedAt } } } };
+      return { updateOne: { filter: { _id: userId, deletedAt: null }, update: { $set: { deletedAt: decision.deletedAt }, ...push } } };
   }
+}
+
+/** What the audit trail needs from one sync decision. */
+export interface AuditEntry {
+  userId: string;
+  source: SyncOrigin["source"];
+  sourceEventId: string | null;
+  decision: "applied" | "duplicate" | "stale" | "tombstoned";
+  change: "created" | "updated" | "deleted" | null;
+}
+
+export interface AuditSink {
+  record(entries: AuditEntry[]): Promise<void>;
+}
+
+function auditEntry(event: SyncEvent, outcome: SyncOutcome): AuditEntry {
+  const origin = event.origin ?? { source: "webhook", sourceEventId: null };
+  return {
+    userId: event.userId,
+    source: origin.source,
+    sourceEventId: origin.sourceEventId,
+    decision: outcome.kind === "skipped" ? outcome.reason : "applied",
+    change: outcome.kind === "skipped" ? null : outcome.kind,
+  };
 }
 
 function outcomeOf(decision: SyncWrite): SyncOutcome {

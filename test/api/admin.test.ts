@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcileRoute } from "../../api/admin/reconcile.js";
 import { reconciliationRunsRoute } from "../../api/admin/reconciliation-runs.js";
+import { userHistoryRoute } from "../../api/users/[id]/history.js";
 import { resyncRoute } from "../../api/users/[id]/resync.js";
 import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
@@ -26,7 +27,9 @@ type Fetch = Awaited<ReturnType<typeof api.serve>>;
 let runs: Fetch;
 let reconcile: Fetch;
 let resync: Fetch;
+let userHistory: Fetch;
 beforeAll(async () => {
+  userHistory = await api.serve(userHistoryRoute);
   runs = await api.serve(reconciliationRunsRoute);
   reconcile = await api.serve(reconcileRoute);
   resync = await api.serve(resyncRoute);
@@ -85,10 +88,31 @@ describe("admin operations", () => {
     }
   });
 
+  it("shows one user's sync history, newest first, paginated", async () => {
+    await admin();
+    const audit = api.state.services.audit;
+    for (let i = 0; i < 3; i += 1) {
+      await audit.record([{ userId: "user_plain", source: "reconcile", sourceEventId: `run_${i}`, decision: "duplicate", change: null }]);
+    }
+    const first = await userHistory("/api/users/user_plain/history?limit=2", { as: "user_admin" });
+    expect(first.status).toBe(200);
+    const page = (await first.json()) as { data: { sourceEventId: string; decision: string }[]; nextCursor: string };
+    // The store's own upsert of user_plain (in admin()) is the oldest record.
+    expect(page.data.map((record) => record.sourceEventId)).toEqual(["run_2", "run_1"]);
+    const second = (await (await userHistory(`/api/users/user_plain/history?limit=2&cursor=${page.nextCursor}`, { as: "user_admin" })).json()) as {
+      data: { sourceEventId: string | null; decision: string }[];
+      nextCursor: string | null;
+    };
+    expect(second.data.map((record) => record.decision)).toEqual(["duplicate", "applied"]);
+    expect(second.nextCursor).toBeNull();
+    expect((await userHistory("/api/users/user_plain/history?cursor=nope", { as: "user_admin" })).status).toBe(400);
+  });
+
   it("is for admins only", async () => {
     await admin();
     expect((await runs("/api/admin/reconciliation-runs", { as: "user_plain" })).status).toBe(403);
     expect((await reconcile("/api/admin/reconcile", { method: "POST", as: "user_plain" })).status).toBe(403);
     expect((await resync("/api/users/user_admin/resync", { method: "POST", as: "user_plain" })).status).toBe(403);
+    expect((await userHistory("/api/users/user_admin/history", { as: "user_plain" })).status).toBe(403);
   });
 });

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createInngestHandler } from "../../api/inngest.js";
 import { createInngestClient } from "../../inngest/client.js";
 import { createLogger } from "../../lib/logger.js";
+import { createAuditLog } from "../../lib/audit/audit-log.js";
+import { createOutboxPublisher } from "../../lib/events/outbox.js";
 import { createUserStore } from "../../lib/users/user-store.js";
 import { clerkUser } from "../support/clerk-fixtures.js";
 import { serveHandler } from "../support/http.js";
@@ -17,6 +19,8 @@ beforeAll(async () => {
     createInngestHandler(inngest, {
       users: async () => createUserStore(db.users()),
       maintenance: () => Promise.reject(new Error("not used here")),
+      outbox: async () => createOutboxPublisher(db.users(), async () => {}),
+      audit: async () => createAuditLog(db.connection()),
       schedule: testSchedule,
     }),
   );

@@ -1,6 +1,9 @@
 import { InngestTestEngine } from "@inngest/test";
 import { createInngestClient } from "../../inngest/client.js";
 import { createFunctions } from "../../inngest/functions/index.js";
+import type { FunctionDeps } from "../../inngest/functions/apply-clerk-user-event.js";
+import type { AuditLog } from "../../lib/audit/audit-log.js";
+import type { OutboxPublisher } from "../../lib/events/outbox.js";
 import type { MaintenanceServices } from "../../lib/reconcile/maintenance-services.js";
 import type { UserStore } from "../../lib/users/user-store.js";
 import { createLogger } from "../../lib/logger.js";
@@ -15,15 +18,28 @@ export const testInngestConfig = {
   sendTimeoutMs: 1_000,
 };
 
-export const testSchedule = { reconcileCron: "0 * * * *", purgeCron: "30 3 * * *", deletedUserRetentionMs: 30 * 86_400_000 };
+export const testSchedule = {
+  reconcileCron: "0 * * * *",
+  purgeCron: "30 3 * * *",
+  outboxCron: "*/5 * * * *",
+  deletedUserRetentionMs: 30 * 86_400_000,
+  auditRetentionMs: 90 * 86_400_000,
+};
 
 /** The real functions, each behind an `@inngest/test` engine, over the given store. */
+/** Where a test does not look at app events or the audit trail, they go nowhere. */
+const unobserved = {
+  outbox: async (): Promise<OutboxPublisher> => ({ publish: async () => 0, publishPending: async () => 0 }),
+  audit: async () => ({ record: async () => {} }) as unknown as AuditLog,
+};
+
 export function syncFunctionEngines(
   users: () => Promise<UserStore>,
   maintenance: () => Promise<MaintenanceServices> = () => Promise.reject(new Error("no maintenance services in this test")),
+  observed: Partial<Pick<FunctionDeps, "outbox" | "audit">> = {},
 ) {
   const inngest = createInngestClient(testInngestConfig, createLogger("silent"));
-  const functions = createFunctions(inngest, { users, maintenance, schedule: testSchedule });
+  const functions = createFunctions(inngest, { users, maintenance, schedule: testSchedule, ...unobserved, ...observed });
   const byId = new Map(functions.map((fn) => [fn.id(inngest.id).replace(`${inngest.id}-`, ""), fn]));
   /** A fresh engine per run: an engine caches step results across its executions. */
   const engineById = (id: string) => {

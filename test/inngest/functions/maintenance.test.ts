@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createClerkUserDirectory } from "../../../lib/clerk/clerk-user-directory.js";
+import { createAuditLog } from "../../../lib/audit/audit-log.js";
+import { createOutboxPublisher } from "../../../lib/events/outbox.js";
 import { createLogger } from "../../../lib/logger.js";
 import type { MaintenanceServices } from "../../../lib/reconcile/maintenance-services.js";
 import { createRunReports } from "../../../lib/reconcile/run-reports.js";
@@ -20,6 +22,8 @@ const maintenance = async (): Promise<MaintenanceServices> => ({
   store: createUserStore(db.users()),
   directory: createClerkUserDirectory({ apiUrl: clerkApi().url, secretKey: testSecretKey, maxRequestsPer10Seconds: 10_000 }),
   reports: createRunReports(db.connection()),
+  audit: createAuditLog(db.connection()),
+  outbox: createOutboxPublisher(db.users(), async () => {}),
   logger: createLogger("silent"),
 });
 const { functions, inngest, engineById } = syncFunctionEngines(async () => createUserStore(db.users()), maintenance);
@@ -45,11 +49,16 @@ describe("scheduled and support functions, run by @inngest/test", () => {
       events: [{ name: "app/users.reconcile.requested", data: {} }],
     });
     expect(error).toBeUndefined();
-    expect(result).toEqual({ scanned: 2, created: 1, updated: 1, tombstoned: 1, unchanged: 0, failed: 0 });
+    expect(result).toEqual({ scanned: 2, created: 1, updated: 1, tombstoned: 1, unchanged: 0, failed: 0, syncFailuresSincePreviousRun: 0 });
     expect(ctx.step.run).toHaveBeenCalledWith("scan-0", expect.any(Function));
     expect(ctx.step.run).toHaveBeenCalledWith("sweep-0", expect.any(Function));
     const [report] = await createRunReports(db.connection()).latest(1);
-    expect(report).toMatchObject({ trigger: "event", status: "succeeded", counts: { created: 1, updated: 1, tombstoned: 1 } });
+    expect(report).toMatchObject({
+      trigger: "event",
+      status: "succeeded",
+      counts: { created: 1, updated: 1, tombstoned: 1 },
+      syncFailuresSincePreviousRun: 0,
+    });
     expect(report?.durationMs).toBeGreaterThanOrEqual(0);
   });
 
@@ -60,14 +69,25 @@ describe("scheduled and support functions, run by @inngest/test", () => {
     const store_ = createUserStore(db.users());
     await store_.apply({ kind: "delete", userId: "user_old", deletedAt: new Date(Date.now() - 31 * 86_400_000) });
     await store_.apply({ kind: "delete", userId: "user_recent", deletedAt: new Date(Date.now() - 86_400_000) });
+    const audit = createAuditLog(db.connection(), () => new Date(Date.now() - 91 * 86_400_000));
+    await audit.record([{ userId: "user_old", source: "webhook", sourceEventId: "msg_old", decision: "applied", change: "created" }]);
     const { result } = await engineById("purge-deleted-users").execute({ events: [{ name: "inngest/scheduled.timer", data: {} }] });
-    expect(result).toEqual({ purged: 1 });
+    expect(result).toEqual({ purged: 1, auditPurged: 1 });
     const old = await db.users().findById("user_old").lean();
     expect(Object.keys(old ?? {}).sort()).toEqual(["_id", "createdAt", "deletedAt", "purgedAt", "updatedAt"]);
     expect((await db.users().findById("user_recent").lean())?.email).toBe("user_recent@example.com");
     expect((await db.users().findById("user_live").lean())?.email).toBe("user_live@example.com");
     // A late webhook for the purged user still cannot bring it back.
     await expect(store("user_old", 99)).resolves.toEqual({ kind: "skipped", reason: "tombstoned" });
+  });
+
+  it("a reconciliation run reports the syncs that failed for good since the previous run", async () => {
+    const audit = createAuditLog(db.connection());
+    await audit.record([{ userId: "user_x", source: "webhook", sourceEventId: "msg_x", decision: "failed", change: null, detail: "retries exhausted" }]);
+    const { result } = await engineById("reconcile-users").execute({ events: [{ name: "app/users.reconcile.requested", data: {} }] });
+    expect(result).toMatchObject({ syncFailuresSincePreviousRun: 1 });
+    const [report] = await createRunReports(db.connection()).latest(1);
+    expect(report?.syncFailuresSincePreviousRun).toBe(1);
   });
 
   it("resync-user re-applies one user from Clerk, and tombstones one Clerk no longer has", async () => {

@@ -1,0 +1,60 @@
+import { type Connection, type InferRawDocType, type Model, Schema, Types } from "mongoose";
+import type { AuditEntry, AuditSink } from "../users/user-store.js";
+
+/** Every sync decision, or a failed or rejected sync, as the audit trail keeps it. */
+export type AuditRecordInput = Omit<AuditEntry, "decision"> & {
+  decision: AuditEntry["decision"] | "rejected" | "failed";
+  detail?: string;
+};
+
+const auditSchemaDefinition = {
+  userId: { type: String, required: true },
+  source: { type: String, required: true },
+  sourceEventId: { type: String, default: null },
+  decision: { type: String, required: true },
+  change: { type: String, default: null },
+  detail: { type: String },
+  at: { type: Date, required: true },
+} as const;
+
+const auditSchema = new Schema(auditSchemaDefinition, { collection: "sync_audit", versionKey: false, strict: "throw" });
+auditSchema.index({ userId: 1, _id: -1 });
+auditSchema.index({ at: 1 });
+
+export type AuditRecord = InferRawDocType<typeof auditSchemaDefinition> & { _id: unknown };
+
+export interface AuditLog extends AuditSink {
+  record(entries: AuditRecordInput[]): Promise<void>;
+  /** One user's history, newest first; `beforeId` is the `_id` of the last record of the previous page. */
+  history(userId: string, options: { limit: number; beforeId?: string }): Promise<AuditRecord[]>;
+  countFailuresSince(since: Date): Promise<number>;
+  purgeOlderThan(cutoff: Date): Promise<number>;
+}
+
+export function createAuditLog(connection: Connection, now: () => Date = () => new Date()): AuditLog {
+  const model =
+    (connection.models.SyncAudit as Model<AuditRecord> | undefined) ?? connection.model<AuditRecord>("SyncAudit", auditSchema);
+  return {
+    async record(entries) {
+      if (entries.length === 0) return;
+      const at = now();
+      await model.insertMany(
+        entries.map((entry) => ({ ...entry, at })),
+        { ordered: false },
+      );
+    },
+    history(userId, { limit, beforeId }) {
+      return model
+        .find({ userId, ...(beforeId && { _id: { $lt: new Types.ObjectId(beforeId) } }) })
+        .sort({ _id: -1 })
+        .limit(limit)
+        .lean<AuditRecord[]>();
+    },
+    countFailuresSince(since) {
+      return model.countDocuments({ decision: "failed", at: { $gte: since } });
+    },
+    async purgeOlderThan(cutoff) {
+      return (await model.deleteMany({ at: { $lt: cutoff } })).deletedCount;
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import type { AppEvent, SyncOrigin, SyncWrite, UserSnapshot } from "./types.js";
+
+/** The user fields app events carry, in the order `changedFields` lists them. */
+const visibleFields = [
+  "email",
+  "emailAddresses",
+  "firstName",
+  "lastName",
+  "username",
+  "imageUrl",
+  "publicMetadata",
+  "banned",
+  "locked",
+] as const satisfies readonly (keyof UserSnapshot)[];
+
+const defaultOrigin: SyncOrigin = { source: "webhook", sourceEventId: null };
+
+function publicUser(snapshot: UserSnapshot) {
+  return {
+    email: snapshot.email,
+    firstName: snapshot.firstName,
+    lastName: snapshot.lastName,
+    username: snapshot.username,
+    imageUrl: snapshot.imageUrl,
+    publicMetadata: snapshot.publicMetadata,
+    banned: snapshot.banned,
+    locked: snapshot.locked,
+    clerkUpdatedAt: snapshot.clerkUpdatedAt.toISOString(),
+  };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * Pure: the app event a write produces, or `null`. `created` for a new user, `updated`
+ * only when a field consumers see changed (Clerk bumps `updated_at` for fields we do not
+ * store), `deleted` when a known user is tombstoned (a tombstone for a user never seen
+ * announces nothing). The id depends only on the change, never on the delivery.
+ */
+export function appEventFor(
+  userId: string,
+  write: SyncWrite,
+  previous: Partial<UserSnapshot> | null,
+  origin: SyncOrigin = defaultOrigin,
+  now: Date = new Date(),
+): AppEvent | null {
+  const base = { v: 1, userId, source: origin.source, sourceEventId: origin.sourceEventId, occurredAt: now.toISOString() };
+  switch (write.kind) {
+    case "insert":
+      return { id: `app/user.created:${userId}`, name: "app/user.created", data: { ...base, user: publicUser(write.snapshot) } };
+    case "update": {
+      const changedFields = visibleFields.filter((field) => !same(previous?.[field], write.snapshot[field]));
+      if (changedFields.length === 0) return null;
+      const version = write.snapshot.clerkUpdatedAt.getTime();
+      return {
+        id: `app/user.updated:${userId}:${version}`,
+        name: "app/user.updated",
+        data: { ...base, changedFields, user: publicUser(write.snapshot) },
+      };
+    }
+    case "tombstone":
+      return { id: `app/user.deleted:${userId}`, name: "app/user.deleted", data: base };
+    case "insert-tombstone":
+      return null;
+  }
+}

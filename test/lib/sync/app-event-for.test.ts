@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { appEventFor } from "../../../lib/sync/app-event-for.js";
+import type { UserSnapshot } from "../../../lib/sync/types.js";
+
+const now = new Date("2026-11-23T12:00:00Z");
+const origin = { source: "webhook", sourceEventId: "msg_1" } as const;
+function snapshot(overrides: Partial<UserSnapshot> = {}): UserSnapshot {
+  return {
+    email: "ada@example.com",
+    emailAddresses: [{ id: "idn_1", emailAddress: "ada@example.com", verified: true }],
+    firstName: "Ada",
+    lastName: "Lovelace",
+    username: null,
+    imageUrl: null,
+    publicMetadata: {},
+    banned: false,
+    locked: false,
+    clerkCreatedAt: new Date(1),
+    clerkUpdatedAt: new Date(1_000),
+    ...overrides,
+  };
+}
+
+describe("appEventFor: what a sync write announces", () => {
+  it("announces a new user as app/user.created, v1, with an id that depends only on the user", () => {
+    const event = appEventFor("user_1", { kind: "insert", snapshot: snapshot() }, null, origin, now);
+    expect(event).toEqual({
+      id: "app/user.created:user_1",
+      name: "app/user.created",
+      data: {
+        v: 1,
+        userId: "user_1",
+        source: "webhook",
+        sourceEventId: "msg_1",
+        occurredAt: now.toISOString(),
+        user: expect.objectContaining({ email: "ada@example.com", firstName: "Ada", clerkUpdatedAt: new Date(1_000).toISOString() }),
+      },
+    });
+  });
+
+  it("lists exactly the changed fields of an update, with an id per Clerk version", () => {
+    const next = snapshot({ firstName: "Augusta", banned: true, publicMetadata: { plan: "pro" }, clerkUpdatedAt: new Date(2_000) });
+    const event = appEventFor("user_1", { kind: "update", snapshot: next, expectedVersion: 1_000 }, snapshot(), origin, now);
+    expect(event?.id).toBe("app/user.updated:user_1:2000");
+    expect(event?.data.changedFields).toEqual(["firstName", "publicMetadata", "banned"]);
+  });
+
+  it("announces nothing when only fields consumers do not see changed", () => {
+    const next = snapshot({ clerkUpdatedAt: new Date(2_000) });
+    expect(appEventFor("user_1", { kind: "update", snapshot: next, expectedVersion: 1_000 }, snapshot(), origin, now)).toBeNull();
+  });
+
+  it("announces a deletion of a known user, but not a tombstone for a user never seen", () => {
+    expect(appEventFor("user_1", { kind: "tombstone", deletedAt: now }, snapshot(), origin, now)?.id).toBe("app/user.deleted:user_1");
+    expect(appEventFor("user_1", { kind: "insert-tombstone", deletedAt: now }, null, origin, now)).toBeNull();
+  });
+
+  it("gives the same id to the same change whichever path applies it", () => {
+    const write = { kind: "update", snapshot: snapshot({ firstName: "B", clerkUpdatedAt: new Date(3_000) }), expectedVersion: 1_000 } as const;
+    const viaWebhook = appEventFor("user_1", write, snapshot(), origin, now);
+    const viaReconcile = appEventFor("user_1", write, snapshot(), { source: "reconcile", sourceEventId: "run_1" }, new Date(9));
+    expect(viaWebhook?.id).toBe(viaReconcile?.id);
+  });
+});
