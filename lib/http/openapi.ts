@@ -104,6 +104,17 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "202": { description: "Requested" }, "503": problem("Inngest unavailable"), ...authProblems },
         },
       },
+      "/api/users/{id}/history": {
+        get: {
+          summary: "One user's sync audit trail, newest first (admins)",
+          parameters: [
+            { name: "id", in: "path", required: true, schema: { type: "string" } },
+            { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 100 } },
+            { name: "cursor", in: "query", required: false, schema: { type: "string" } },
+          ],
+          responses: { "200": { description: "Audit records and nextCursor" }, "400": problem("Invalid query"), ...authProblems },
+        },
+      },
       "/api/admin/reconciliation-runs": {
         get: {
           summary: "Latest reconciliation runs (admins)",
