@@ -1,7 +1,8 @@
 import { serve } from "inngest/node";
 import { createInngestClient, type InngestClient } from "../inngest/client.js";
 import { createFunctions } from "../inngest/functions/index.js";
-import type { FunctionDeps } from "../inngest/functions/apply-clerk-user-event.js";
+import type { AllFunctionDeps } from "../inngest/functions/index.js";
+import { connectActivityStore } from "../lib/activity/connect-activity-store.js";
 import { getConfig } from "../lib/config.js";
 import { lazyHandler } from "../lib/http/lazy-handler.js";
 import { createLogger } from "../lib/logger.js";
@@ -12,7 +13,7 @@ import { connectMaintenanceServices } from "../lib/reconcile/maintenance-service
  * Outside dev mode the SDK rejects any request not signed with INNGEST_SIGNING_KEY;
  * config refuses to start in production without that key or with INNGEST_DEV set.
  */
-export function createInngestHandler(inngest: InngestClient, deps: FunctionDeps) {
+export function createInngestHandler(inngest: InngestClient, deps: AllFunctionDeps) {
   return serve({ client: inngest, functions: createFunctions(inngest, deps) });
 }
 
@@ -33,6 +34,8 @@ export default lazyHandler(() => {
     outbox: async () => (await maintenance()).outbox,
     audit: async () => (await maintenance()).audit,
     maintenance,
+    activity: () => connectActivityStore(config.mongo),
+    activitySchedule: { purgeCron: config.retention.activityPurgeCron, retentionMs: config.retention.activityRetentionMs },
     schedule: {
       reconcileCron: config.reconcile.cron,
       purgeCron: config.retention.purgeCron,

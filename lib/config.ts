@@ -60,6 +60,8 @@ const envShape = z.object({
   DELETED_USER_RETENTION_DAYS: z.coerce.number().int().min(0).max(3_650).default(30),
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
   OUTBOX_CRON: z.string().min(9).default("*/5 * * * *"),
+  ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
+  ACTIVITY_PURGE_CRON: z.string().min(9).default("45 3 * * *"),
 
   INNGEST_APP_ID: z.string().min(1).default("clerk-mongo-sync"),
   INNGEST_EVENT_KEY: optionalSecret,
@@ -142,6 +144,8 @@ function toConfig(env: z.infer<typeof envSchema>) {
       purgeCron: env.PURGE_CRON,
       deletedUserRetentionMs: env.DELETED_USER_RETENTION_DAYS * 86_400_000,
       auditRetentionMs: env.AUDIT_RETENTION_DAYS * 86_400_000,
+      activityPurgeCron: env.ACTIVITY_PURGE_CRON,
+      activityRetentionMs: env.ACTIVITY_RETENTION_DAYS * 86_400_000,
     },
     webhook: {
       signingSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,

@@ -5,6 +5,8 @@ import { ensureRedisServer } from "../scripts/local-redis.js";
 declare module "vitest" {
   export interface ProvidedContext {
     mongoUri: string;
+    /** Distinguishes this run's databases from another run's on the same server. */
+    runId: string;
   }
 }
 
@@ -17,5 +19,6 @@ export default async function setup(project: TestProject) {
   const mongo = await startLocalMongo({ env: process.env, log: (message) => console.log(`[test setup] ${message}`) });
   console.log(`[test setup] MongoDB-wire server from ${mongo.source}`);
   project.provide("mongoUri", mongo.uri);
+  project.provide("runId", Math.random().toString(36).slice(2, 8));
   return () => mongo.stop();
 }

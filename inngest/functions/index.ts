@@ -2,6 +2,12 @@ import type { InngestClient } from "../client.js";
 import type { FunctionDeps } from "./apply-clerk-user-event.js";
 import { createPublishPendingAppEvents } from "./publish-pending-app-events.js";
 import { createPurgeDeletedUsers } from "./purge-deleted-users.js";
+import { createPurgeSessionActivity, type PurgeSessionActivityDeps } from "./purge-session-activity.js";
+import type { SessionActivityFunctionDeps } from "./record-session-activity.js";
+import { createRecordSessionCreated } from "./record-session-created.js";
+import { createRecordSessionEnded } from "./record-session-ended.js";
+import { createRecordSessionRemoved } from "./record-session-removed.js";
+import { createRecordSessionRevoked } from "./record-session-revoked.js";
 import { createReconcileUsers } from "./reconcile-users.js";
 import { createResyncUser } from "./resync-user.js";
 import { createSyncClerkUserCreated } from "./sync-clerk-user-created.js";
@@ -9,7 +15,9 @@ import { createSyncClerkUserDeleted } from "./sync-clerk-user-deleted.js";
 import { createSyncClerkUserUpdated } from "./sync-clerk-user-updated.js";
 
 /** Every function `api/inngest.ts` serves. */
-export function createFunctions(inngest: InngestClient, deps: FunctionDeps) {
+export type AllFunctionDeps = FunctionDeps & SessionActivityFunctionDeps & PurgeSessionActivityDeps;
+
+export function createFunctions(inngest: InngestClient, deps: AllFunctionDeps) {
   return [
     createSyncClerkUserCreated(inngest, deps),
     createSyncClerkUserUpdated(inngest, deps),
@@ -18,5 +26,10 @@ export function createFunctions(inngest: InngestClient, deps: FunctionDeps) {
     createPurgeDeletedUsers(inngest, deps),
     createResyncUser(inngest, deps),
     createPublishPendingAppEvents(inngest, deps),
+    createRecordSessionCreated(inngest, deps),
+    createRecordSessionEnded(inngest, deps),
+    createRecordSessionRemoved(inngest, deps),
+    createRecordSessionRevoked(inngest, deps),
+    createPurgeSessionActivity(inngest, deps),
   ];
 }

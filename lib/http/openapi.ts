@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { activityViewSchema, listActivityQuerySchema } from "../activity/list-activity.js";
 import { listUsersQuerySchema } from "../users/list-users.js";
 import { profilePatchSchema, userViewSchema } from "../users/user-view.js";
 import { problemTypes } from "./problem.js";
@@ -39,8 +40,8 @@ const authProblems = {
   "429": problem("Rate limited; see RateLimit-* and Retry-After"),
 };
 
-function queryParameters() {
-  const json = schema(listUsersQuerySchema, "input") as { properties: Record<string, unknown>; required?: string[] };
+function queryParameters(query: z.ZodType = listUsersQuerySchema) {
+  const json = schema(query, "input") as { properties: Record<string, unknown> };
   return Object.entries(json.properties).map(([name, property]) => ({ name, in: "query", required: false, schema: property }));
 }
 
@@ -82,6 +83,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/api/me/export": {
         get: { summary: "Everything stored about the caller (download)", responses: { "200": { description: "JSON attachment" }, ...authProblems } },
+      },
+      "/api/me/activity": {
+        get: {
+          summary: "The caller's sign-in activity, newest first",
+          parameters: queryParameters(listActivityQuerySchema),
+          responses: { "200": ok("A page of the caller's activity", "ActivityPage"), "400": problem("Invalid query"), ...authProblems },
+        },
       },
       "/api/users": {
         get: {
@@ -148,6 +156,12 @@ export function openApiDocument(): Record<string, unknown> {
         ProfilePatch: schema(profilePatchSchema, "input"),
         UserPage: { type: "object", required: ["data", "nextCursor"], properties: { data: { type: "array", items: { $ref: "#/components/schemas/User" } }, nextCursor: { type: ["string", "null"] } } },
         Deletion: { type: "object", properties: { deleted: { type: "boolean" }, clerk: { type: "string", enum: ["deleted", "not-found"] }, localData: { type: "string", enum: ["tombstoned", "pending-webhook"] } } },
+        Activity: schema(activityViewSchema),
+        ActivityPage: {
+          type: "object",
+          required: ["data", "nextCursor"],
+          properties: { data: { type: "array", items: { $ref: "#/components/schemas/Activity" } }, nextCursor: { type: ["string", "null"] } },
+        },
         Problem: problemSchema,
       },
     },

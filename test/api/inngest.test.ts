@@ -21,6 +21,7 @@ beforeAll(async () => {
       maintenance: () => Promise.reject(new Error("not used here")),
       outbox: async () => createOutboxPublisher(db.users(), async () => {}),
       audit: async () => createAuditLog(db.connection()),
+      activity: () => Promise.reject(new Error("no activity store in this test")),
       schedule: testSchedule,
     }),
   );

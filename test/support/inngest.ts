@@ -39,7 +39,14 @@ export function syncFunctionEngines(
   observed: Partial<Pick<FunctionDeps, "outbox" | "audit">> = {},
 ) {
   const inngest = createInngestClient(testInngestConfig, createLogger("silent"));
-  const functions = createFunctions(inngest, { users, maintenance, schedule: testSchedule, ...unobserved, ...observed });
+  const functions = createFunctions(inngest, {
+    users,
+    maintenance,
+    schedule: testSchedule,
+    activity: () => Promise.reject(new Error("no activity store in this test")),
+    ...unobserved,
+    ...observed,
+  });
   const byId = new Map(functions.map((fn) => [fn.id(inngest.id).replace(`${inngest.id}-`, ""), fn]));
   /** A fresh engine per run: an engine caches step results across its executions. */
   const engineById = (id: string) => {

@@ -4,11 +4,11 @@ import type { MongoConfig } from "../../lib/config.js";
 import { closeMongoConnections, connectMongo } from "../../lib/db/connection.js";
 import { type UserModel, userModelFor } from "../../lib/users/user-model.js";
 
-/** A database of this worker's own (`VITEST_POOL_ID`), emptied before every test. */
+/** A database of this run's and this worker's own (`VITEST_POOL_ID`), emptied before every test, dropped after the file. */
 export function useTestDatabase(): { config: MongoConfig; connection: () => Connection; users: () => UserModel } {
   const config: MongoConfig = {
     uri: inject("mongoUri"),
-    dbName: `cms_test_${process.env.VITEST_POOL_ID ?? "0"}`,
+    dbName: `cms_test_${inject("runId")}_${process.env.VITEST_POOL_ID ?? "0"}`,
     maxPoolSize: 10,
     serverSelectionTimeoutMs: 5_000,
   };
@@ -19,6 +19,7 @@ export function useTestDatabase(): { config: MongoConfig; connection: () => Conn
     await connection.db?.dropDatabase();
   });
   afterAll(async () => {
+    await connection?.db?.dropDatabase();
     await closeMongoConnections();
   });
 
