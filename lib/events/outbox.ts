@@ -17,7 +17,7 @@ export interface OutboxPublisher {
 export function createOutboxPublisher(users: UserModel, send: (events: AppEvent[]) => Promise<unknown>): OutboxPublisher {
   async function drain(filter: Record<string, unknown>, limit: number): Promise<number> {
     const docs = await users
-      .find({ ...filter, "outbox.0": { $exists: true } }, { outbox: 1 })
+      .find({ ...filter, "outbox.id": { $exists: true } }, { outbox: 1 })
       .limit(limit)
       .lean<{ _id: string; outbox: AppEvent[] }[]>();
     const events = docs.flatMap((doc) => doc.outbox);

@@ -70,6 +70,10 @@ export const userSchema = new Schema(userSchemaDefinition, {
   strict: "throw",
 });
 
+// Admin search is an anchored prefix on email; the outbox sweep looks for non-empty outboxes.
+userSchema.index({ email: 1 });
+userSchema.index({ "outbox.id": 1 }, { sparse: true });
+
 export type UserDocument = InferRawDocType<typeof userSchemaDefinition> & {
   createdAt: Date;
   updatedAt: Date;
