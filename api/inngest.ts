@@ -3,6 +3,7 @@ import { createInngestClient, type InngestClient } from "../inngest/client.js";
 import { createFunctions } from "../inngest/functions/index.js";
 import type { AllFunctionDeps } from "../inngest/functions/index.js";
 import { connectActivityStore } from "../lib/activity/connect-activity-store.js";
+import { sharedAppEventPublisher } from "../lib/nats/shared-app-event-publisher.js";
 import { getConfig } from "../lib/config.js";
 import { lazyHandler } from "../lib/http/lazy-handler.js";
 import { createLogger } from "../lib/logger.js";
@@ -35,6 +36,10 @@ export default lazyHandler(() => {
     audit: async () => (await maintenance()).audit,
     maintenance,
     activity: () => connectActivityStore(config.mongo),
+    publisher: async () =>
+      config.nats.url
+        ? sharedAppEventPublisher({ url: config.nats.url, stream: config.nats.stream, timeoutMs: config.nats.timeoutMs, logger })
+        : null,
     activitySchedule: { purgeCron: config.retention.activityPurgeCron, retentionMs: config.retention.activityRetentionMs },
     schedule: {
       reconcileCron: config.reconcile.cron,

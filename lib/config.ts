@@ -63,6 +63,17 @@ const envShape = z.object({
   ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
   ACTIVITY_PURGE_CRON: z.string().min(9).default("45 3 * * *"),
 
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls):\/\/[^\s,]+(\s*,\s*(nats|tls):\/\/[^\s,]+)*$/, "must be one or more comma-separated nats:// or tls:// URLs")
+    .optional(),
+  NATS_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(2_000),
+  NATS_STREAM_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3_650).default(7),
+  NATS_STREAM_MAX_MSGS: z.coerce.number().int().min(1).max(1_000_000_000).default(100_000),
+  NATS_STREAM_MAX_BYTES: z.coerce.number().int().min(1_048_576).max(Number.MAX_SAFE_INTEGER).default(104_857_600),
+  NATS_STREAM_DUPLICATE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(10_080).default(360),
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+
   INNGEST_APP_ID: z.string().min(1).default("clerk-mongo-sync"),
   INNGEST_EVENT_KEY: optionalSecret,
   INNGEST_SIGNING_KEY: optionalSecret,
@@ -89,6 +100,13 @@ const envSchema = envShape
         message: "is required in production: the frontend origins allowed to present session tokens",
       });
     }
+    if (env.NATS_STREAM_DUPLICATE_WINDOW_MINUTES * 60_000 > env.NATS_STREAM_MAX_AGE_DAYS * 86_400_000) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["NATS_STREAM_DUPLICATE_WINDOW_MINUTES"],
+        message: "must not exceed NATS_STREAM_MAX_AGE_DAYS (JetStream refuses a duplicate window longer than the max age)",
+      });
+    }
     if (env.INNGEST_DEV) return;
     for (const key of ["INNGEST_EVENT_KEY", "INNGEST_SIGNING_KEY"] as const) {
       if (!env[key]) {
@@ -107,6 +125,7 @@ export type InngestConfig = Config["inngest"];
 export type WebhookConfig = Config["webhook"];
 export type ClerkConfig = Config["clerk"];
 export type ApiConfig = Config["api"];
+export type NatsConfig = Config["nats"];
 
 function toConfig(env: z.infer<typeof envSchema>) {
   return {
@@ -146,6 +165,18 @@ function toConfig(env: z.infer<typeof envSchema>) {
       auditRetentionMs: env.AUDIT_RETENTION_DAYS * 86_400_000,
       activityPurgeCron: env.ACTIVITY_PURGE_CRON,
       activityRetentionMs: env.ACTIVITY_RETENTION_DAYS * 86_400_000,
+    },
+    nats: {
+      /** Unset: app events are not published to NATS (publish-app-events skips). */
+      url: env.NATS_URL,
+      timeoutMs: env.NATS_TIMEOUT_MS,
+      stream: {
+        maxAgeMs: env.NATS_STREAM_MAX_AGE_DAYS * 86_400_000,
+        maxMsgs: env.NATS_STREAM_MAX_MSGS,
+        maxBytes: env.NATS_STREAM_MAX_BYTES,
+        duplicateWindowMs: env.NATS_STREAM_DUPLICATE_WINDOW_MINUTES * 60_000,
+        replicas: env.NATS_STREAM_REPLICAS,
+      },
     },
     webhook: {
       signingSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,

@@ -1,6 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { startLocalMongo } from "../scripts/local-mongo.js";
-import { ensureRedisServer } from "../scripts/local-redis.js";
+import { ensureTestServers } from "../scripts/test-servers.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -12,10 +12,10 @@ declare module "vitest" {
 
 /**
  * One MongoDB-wire server for the run; each worker gets its own database (see support/mongo.ts).
- * The Redis tests start their own redis-server; this makes sure the binary is there.
+ * The Redis and NATS tests start their own servers; this makes sure the binaries are there.
  */
 export default async function setup(project: TestProject) {
-  await ensureRedisServer(process.env, (message) => console.log(`[test setup] ${message}`));
+  await ensureTestServers(process.env, (message) => console.log(`[test setup] ${message}`));
   const mongo = await startLocalMongo({ env: process.env, log: (message) => console.log(`[test setup] ${message}`) });
   console.log(`[test setup] MongoDB-wire server from ${mongo.source}`);
   project.provide("mongoUri", mongo.uri);

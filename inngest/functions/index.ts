@@ -1,5 +1,6 @@
 import type { InngestClient } from "../client.js";
 import type { FunctionDeps } from "./apply-clerk-user-event.js";
+import { createPublishAppEvents, type PublishAppEventsDeps } from "./publish-app-events.js";
 import { createPublishPendingAppEvents } from "./publish-pending-app-events.js";
 import { createPurgeDeletedUsers } from "./purge-deleted-users.js";
 import { createPurgeSessionActivity, type PurgeSessionActivityDeps } from "./purge-session-activity.js";
@@ -15,7 +16,7 @@ import { createSyncClerkUserDeleted } from "./sync-clerk-user-deleted.js";
 import { createSyncClerkUserUpdated } from "./sync-clerk-user-updated.js";
 
 /** Every function `api/inngest.ts` serves. */
-export type AllFunctionDeps = FunctionDeps & SessionActivityFunctionDeps & PurgeSessionActivityDeps;
+export type AllFunctionDeps = FunctionDeps & SessionActivityFunctionDeps & PurgeSessionActivityDeps & PublishAppEventsDeps;
 
 export function createFunctions(inngest: InngestClient, deps: AllFunctionDeps) {
   return [
@@ -31,5 +32,6 @@ export function createFunctions(inngest: InngestClient, deps: AllFunctionDeps) {
     createRecordSessionRemoved(inngest, deps),
     createRecordSessionRevoked(inngest, deps),
     createPurgeSessionActivity(inngest, deps),
+    createPublishAppEvents(inngest, deps),
   ];
 }

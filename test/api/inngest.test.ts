@@ -22,6 +22,7 @@ beforeAll(async () => {
       outbox: async () => createOutboxPublisher(db.users(), async () => {}),
       audit: async () => createAuditLog(db.connection()),
       activity: () => Promise.reject(new Error("no activity store in this test")),
+      publisher: async () => null,
       schedule: testSchedule,
     }),
   );

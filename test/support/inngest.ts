@@ -44,6 +44,7 @@ export function syncFunctionEngines(
     maintenance,
     schedule: testSchedule,
     activity: () => Promise.reject(new Error("no activity store in this test")),
+    publisher: async () => null,
     ...unobserved,
     ...observed,
   });

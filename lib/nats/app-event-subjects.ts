@@ -1,0 +1,47 @@
+/**
+ * Where app events live on NATS, and what a message looks like: the contract between
+ * the publisher (lib/nats/app-event-publisher.ts) and every consumer (docs/events.md).
+ */
+
+/** The JetStream stream that stores every app event. */
+export const appEventsStream = "USERS";
+
+/** Every app event's subject starts with this; the stream captures `users.>`. */
+export const appEventSubjectPrefix = "users.";
+export const appEventsSubjects = `${appEventSubjectPrefix}>`;
+
+/** Event name → subject. A new app event gets its subject here, or it cannot be published. */
+export const appEventSubjects = {
+  "app/user.created": "users.user.created",
+  "app/user.updated": "users.user.updated",
+  "app/user.deleted": "users.user.deleted",
+  "app/user.signed_in": "users.user.signed_in",
+  "app/user.signed_out": "users.user.signed_out",
+} as const;
+
+export type AppEventName = keyof typeof appEventSubjects;
+export type AppEventSubject = (typeof appEventSubjects)[AppEventName];
+
+export function isAppEventName(name: string): name is AppEventName {
+  return Object.hasOwn(appEventSubjects, name);
+}
+
+/** The headers every message carries. `Nats-Msg-Id` is the app event id: JetStream drops a repeat. */
+export const appEventHeaders = {
+  msgId: "Nats-Msg-Id",
+  correlationId: "Correlation-Id",
+  contentType: "Content-Type",
+} as const;
+
+/** The JSON body of every message. `data` is the Inngest app event's `data`, unchanged. */
+export interface AppEventEnvelope {
+  /** The app event id (deterministic: derived from the change it reports). */
+  id: string;
+  /** The Inngest event name, e.g. `app/user.created`. */
+  name: AppEventName;
+  /** The payload version (`data.v`), 1 today. */
+  v: number;
+  data: Record<string, unknown>;
+  /** When the event was sent to Inngest, in ms since the epoch. */
+  ts: number;
+}
