@@ -3,6 +3,7 @@ import { createInngestClient, type InngestClient } from "../inngest/client.js";
 import { createFunctions } from "../inngest/functions/index.js";
 import type { AllFunctionDeps } from "../inngest/functions/index.js";
 import { connectActivityStore } from "../lib/activity/connect-activity-store.js";
+import { createMailer, type Mailer } from "../lib/email/mailer.js";
 import { sharedAppEventPublisher } from "../lib/nats/shared-app-event-publisher.js";
 import { getConfig } from "../lib/config.js";
 import { lazyHandler } from "../lib/http/lazy-handler.js";
@@ -23,6 +24,7 @@ export default lazyHandler(() => {
   const logger = createLogger(config.logLevel).child({ route: "inngest" });
   const inngest = createInngestClient(config.inngest, logger);
   let services: ReturnType<typeof connectMaintenanceServices> | undefined;
+  let mailer: Mailer | undefined;
   const maintenance = () => {
     services ??= connectMaintenanceServices(config, logger, (events) => inngest.send(events)).catch((error: unknown) => {
       services = undefined;
@@ -36,6 +38,10 @@ export default lazyHandler(() => {
     audit: async () => (await maintenance()).audit,
     maintenance,
     activity: () => connectActivityStore(config.mongo),
+    welcomeEmail: {
+      users: async () => (await maintenance()).users,
+      mailer: async () => (mailer ??= createMailer({ ...config.email, logger: logger.child({ component: "mailer" }) })),
+    },
     publisher: async () =>
       config.nats.url
         ? sharedAppEventPublisher({ url: config.nats.url, stream: config.nats.stream, timeoutMs: config.nats.timeoutMs, logger })

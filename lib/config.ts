@@ -12,6 +12,9 @@ const booleanFlag = z
 
 const optionalSecret = z.string().trim().min(1).optional();
 
+/** A placeholder sender: fine for the development mailer, refused with SMTP in production. */
+export const defaultEmailFrom = "Clerk Mongo Sync <no-reply@example.com>";
+
 const envShape = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   VERCEL_ENV: z.enum(["development", "preview", "production"]).optional(),
@@ -74,6 +77,18 @@ const envShape = z.object({
   NATS_STREAM_DUPLICATE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(10_080).default(360),
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 
+  // Holds credentials: never logged (config problems name the variable, never its value).
+  SMTP_URL: z
+    .string()
+    .trim()
+    .regex(/^smtps?:\/\/\S+$/, "must be an smtp:// or smtps:// URL (smtps://user:pass@smtp.example.com:465)")
+    .optional(),
+  EMAIL_FROM: z
+    .string()
+    .trim()
+    .regex(/^(?:[^<>]*<)?[^\s<>@]+@[A-Za-z0-9.-]+>?$/, 'must be an address, optionally with a name ("Acme <hello@acme.com>")')
+    .default(defaultEmailFrom),
+
   INNGEST_APP_ID: z.string().min(1).default("clerk-mongo-sync"),
   INNGEST_EVENT_KEY: optionalSecret,
   INNGEST_SIGNING_KEY: optionalSecret,
@@ -98,6 +113,13 @@ const envSchema = envShape
         code: "custom",
         path: ["CLERK_AUTHORIZED_PARTIES"],
         message: "is required in production: the frontend origins allowed to present session tokens",
+      });
+    }
+    if (isProduction && env.SMTP_URL && env.EMAIL_FROM === defaultEmailFrom) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["EMAIL_FROM"],
+        message: "is required in production when SMTP_URL is set: a sender your SMTP provider accepts",
       });
     }
     if (env.NATS_STREAM_DUPLICATE_WINDOW_MINUTES * 60_000 > env.NATS_STREAM_MAX_AGE_DAYS * 86_400_000) {
@@ -126,6 +148,7 @@ export type WebhookConfig = Config["webhook"];
 export type ClerkConfig = Config["clerk"];
 export type ApiConfig = Config["api"];
 export type NatsConfig = Config["nats"];
+export type EmailConfig = Config["email"];
 
 function toConfig(env: z.infer<typeof envSchema>) {
   return {
@@ -165,6 +188,11 @@ function toConfig(env: z.infer<typeof envSchema>) {
       auditRetentionMs: env.AUDIT_RETENTION_DAYS * 86_400_000,
       activityPurgeCron: env.ACTIVITY_PURGE_CRON,
       activityRetentionMs: env.ACTIVITY_RETENTION_DAYS * 86_400_000,
+    },
+    email: {
+      /** Unset: emails are logged, not sent (development). */
+      smtpUrl: env.SMTP_URL,
+      from: env.EMAIL_FROM,
     },
     nats: {
       /** Unset: app events are not published to NATS (publish-app-events skips). */

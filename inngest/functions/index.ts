@@ -1,6 +1,7 @@
 import type { InngestClient } from "../client.js";
 import type { FunctionDeps } from "./apply-clerk-user-event.js";
 import { createPublishAppEvents, type PublishAppEventsDeps } from "./publish-app-events.js";
+import { createSendWelcomeEmail, type WelcomeEmailFunctionDeps } from "./send-welcome-email.js";
 import { createPublishPendingAppEvents } from "./publish-pending-app-events.js";
 import { createPurgeDeletedUsers } from "./purge-deleted-users.js";
 import { createPurgeSessionActivity, type PurgeSessionActivityDeps } from "./purge-session-activity.js";
@@ -16,7 +17,11 @@ import { createSyncClerkUserDeleted } from "./sync-clerk-user-deleted.js";
 import { createSyncClerkUserUpdated } from "./sync-clerk-user-updated.js";
 
 /** Every function `api/inngest.ts` serves. */
-export type AllFunctionDeps = FunctionDeps & SessionActivityFunctionDeps & PurgeSessionActivityDeps & PublishAppEventsDeps;
+export type AllFunctionDeps = FunctionDeps &
+  SessionActivityFunctionDeps &
+  PurgeSessionActivityDeps &
+  PublishAppEventsDeps &
+  WelcomeEmailFunctionDeps;
 
 export function createFunctions(inngest: InngestClient, deps: AllFunctionDeps) {
   return [
@@ -33,5 +38,6 @@ export function createFunctions(inngest: InngestClient, deps: AllFunctionDeps) {
     createRecordSessionRevoked(inngest, deps),
     createPurgeSessionActivity(inngest, deps),
     createPublishAppEvents(inngest, deps),
+    createSendWelcomeEmail(inngest, deps.welcomeEmail),
   ];
 }

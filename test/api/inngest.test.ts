@@ -23,6 +23,10 @@ beforeAll(async () => {
       audit: async () => createAuditLog(db.connection()),
       activity: () => Promise.reject(new Error("no activity store in this test")),
       publisher: async () => null,
+    welcomeEmail: {
+      users: () => Promise.reject(new Error("no welcome email in this test")),
+      mailer: () => Promise.reject(new Error("no welcome email in this test")),
+    },
       schedule: testSchedule,
     }),
   );

@@ -45,6 +45,10 @@ export function syncFunctionEngines(
     schedule: testSchedule,
     activity: () => Promise.reject(new Error("no activity store in this test")),
     publisher: async () => null,
+    welcomeEmail: {
+      users: () => Promise.reject(new Error("no welcome email in this test")),
+      mailer: () => Promise.reject(new Error("no welcome email in this test")),
+    },
     ...unobserved,
     ...observed,
   });
