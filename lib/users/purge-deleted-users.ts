@@ -1,3 +1,4 @@
+import { activityModelFor } from "../activity/activity-model.js";
 import type { UserModel } from "./user-model.js";
 
 /** Everything personal a tombstone may still hold; `_id` and `deletedAt` stay to keep the user deleted. */
@@ -26,12 +27,18 @@ const personalFields = [
  * Retention: erases the personal data of users deleted before `cutoff`, in one write,
  * leaving the minimal tombstone (Clerk id, deletion time) that stops a late webhook from
  * resurrecting them. A scheduled delete, not a TTL index: it runs, and is tested, the same
- * on every MongoDB-compatible server. Returns how many users it purged.
+ * on every MongoDB-compatible server. Their sign-in activity records go too. Returns how
+ * many users it purged.
  */
 export async function purgeDeletedUsers(users: UserModel, cutoff: Date, now = new Date()): Promise<number> {
+  const due = { deletedAt: { $lt: cutoff }, purgedAt: null };
+  const ids = (await users.find(due, { _id: 1 }).lean<{ _id: string }[]>()).map((doc) => doc._id);
+  if (ids.length === 0) return 0;
   const result = await users.updateMany(
-    { deletedAt: { $lt: cutoff }, purgedAt: null },
+    { ...due, _id: { $in: ids } },
     { $unset: Object.fromEntries(personalFields.map((field) => [field, ""])), $set: { purgedAt: now } },
   );
+  // Their sign-in activity holds IPs and user agents: it goes with them, not 90 days later.
+  await activityModelFor(users.db).deleteMany({ userId: { $in: ids } });
   return result.modifiedCount;
 }
