@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -112,7 +113,18 @@ export async function startNatsServer(options: NatsServerOptions = {}) {
     storeDir,
     start,
     stop,
-    pause: () => child?.kill("SIGSTOP"),
+    /** Freezes the server, and returns once the kernel reports it stopped (a signal is delivered asynchronously). */
+    pause: async () => {
+      const pid = child?.pid;
+      child?.kill("SIGSTOP");
+      if (!pid) return;
+      for (let i = 0; i < 200; i += 1) {
+        const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+        if (/^\d+ \(.*\) T/.test(stat)) return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error("nats-server did not stop on SIGSTOP");
+    },
     resume: () => child?.kill("SIGCONT"),
     /** Stops the server and deletes its store. */
     async close() {

@@ -136,7 +136,7 @@ describe("publish-app-events, run by @inngest/test", () => {
 
   it("a broker frozen mid-publish (the PubAck never comes) fails the run; the retry leaves one message", async () => {
     const event = appEventFixture("app/user.deleted", "user_c");
-    server.pause();
+    await server.pause();
     try {
       const { error } = await run(event);
       expect(error).toMatchObject({ name: "AppEventPublishError", message: expect.stringContaining("TimeoutError") });

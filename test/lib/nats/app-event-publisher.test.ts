@@ -162,7 +162,7 @@ describe("failures", () => {
   it("a broker that stops answering (socket open) makes publish reject after timeoutMs, not hang", async () => {
     const nats = publisher({ timeoutMs: 500 });
     await nats.publish(appEventFixture("app/user.created", "user_1"));
-    server.pause();
+    await server.pause();
     try {
       const startedAt = Date.now();
       await expect(nats.publish(appEventFixture("app/user.created", "user_2"))).rejects.toThrow(AppEventPublishError);
