@@ -3,61 +3,12 @@ import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamM
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants } from "node:fs";
+import { acceptsConnections, findServerBinary, freePort, waitFor } from "./server-process.js";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { join } from "node:path";
 import { appEventsStream, type AppEventName } from "../../lib/nats/app-event-subjects.js";
 import { connectionOptionsFor, parseNatsUrl } from "../../lib/nats/nats-url.js";
-
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-/** `NATS_SERVER_BIN`, else PATH, else /usr/sbin (where Debian's package puts it, often off a user's PATH). */
-function findNatsServer(): string {
-  const fromEnv = process.env.NATS_SERVER_BIN;
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"];
-  const candidates = fromEnv ? [fromEnv] : dirs.filter(Boolean).map((dir) => join(dir, "nats-server"));
-  const found = candidates.find((candidate) => {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (found) return found;
-  throw new Error(
-    `nats-server not found (${fromEnv ? `NATS_SERVER_BIN=${fromEnv} is not executable` : "not on PATH nor in /usr/sbin"}). ` +
-      "These tests run against a real NATS JetStream server: install it with `apt-get install nats-server` " +
-      "(Debian/Ubuntu, 2.9 or later), or set NATS_SERVER_BIN.",
-  );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const acceptsConnections = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 
 export interface NatsServerOptions {
   /** Require this user and password (to check credentials in the URL are used, and never logged). */
@@ -71,7 +22,7 @@ export interface NatsServerOptions {
  * (the socket stays open, nothing answers).
  */
 export async function startNatsServer(options: NatsServerOptions = {}) {
-  const bin = findNatsServer();
+  const bin = findServerBinary("nats-server", "NATS_SERVER_BIN", "nats-server");
   const port = await freePort();
   const storeDir = await mkdtemp(join(tmpdir(), "nats-js-"));
   let child: ChildProcess | undefined;
@@ -211,3 +162,5 @@ export function appEventFixture(name: AppEventName, userId = "user_1", ts = Date
       return { id: `app/user.signed_out:sess_${userId}`, name, ts, data: { ...session, reason: "ended" } };
   }
 }
+
+export { waitFor };
