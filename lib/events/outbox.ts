@@ -19,6 +19,7 @@ export function createOutboxPublisher(users: UserModel, send: (events: AppEvent[
     const docs = await users
       .find({ ...filter, "outbox.id": { $exists: true } }, { outbox: 1 })
       .limit(limit)
+      .batchSize(limit)
       .lean<{ _id: string; outbox: AppEvent[] }[]>();
     const events = docs.flatMap((doc) => doc.outbox);
     if (events.length === 0) return 0;
@@ -31,7 +32,11 @@ export function createOutboxPublisher(users: UserModel, send: (events: AppEvent[
   }
 
   return {
-    publish: (userIds) => (userIds.length === 0 ? Promise.resolve(0) : drain({ _id: { $in: [...userIds] } }, userIds.length)),
+    publish(userIds) {
+      if (userIds.length === 0) return Promise.resolve(0);
+      // An equality on `_id` is an index lookup on every MongoDB-wire server; `$in` scans on FerretDB.
+      return drain({ _id: userIds.length === 1 ? userIds[0] : { $in: [...userIds] } }, userIds.length);
+    },
     publishPending: (limit) => drain({}, limit),
   };
 }

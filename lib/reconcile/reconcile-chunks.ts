@@ -117,6 +117,7 @@ export async function sweepChunk(deps: ReconcileDeps, afterId: string | null, op
     .find({ deletedAt: null, ...(afterId && { _id: { $gt: afterId } }) }, { _id: 1 })
     .sort({ _id: 1 })
     .limit(limit)
+    .batchSize(limit)
     .lean<Pick<UserDocument, "_id">[]>();
   const ids = live.map((doc) => doc._id);
 

@@ -79,7 +79,8 @@ export function createUserStore(users: UserModel, { audit }: { audit?: AuditSink
   async function applyBatch(events: readonly SyncEvent[], options: { dryRun?: boolean } = {}): Promise<SyncOutcome[]> {
     const ids = events.map((event) => event.userId);
     if (new Set(ids).size !== ids.length) throw new TypeError("applyBatch takes at most one event per user");
-    const docs = await users.find({ _id: { $in: ids } }, withoutOutbox).lean<StoredUser[]>();
+    // One batch: the default first batch of 101 would add getMore round trips to every page.
+    const docs = await users.find({ _id: { $in: ids } }, withoutOutbox).batchSize(ids.length).lean<StoredUser[]>();
     const previous = new Map(docs.map((doc) => [doc._id, doc]));
     const decisions = events.map((event) => {
       const doc = previous.get(event.userId);
