@@ -1,7 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Connection } from "mongoose";
-import { getConfig } from "../lib/config.js";
-import { connectMongo } from "../lib/db/connection.js";
 import { sendProblem } from "../lib/http/problem.js";
 import { sendJson } from "../lib/http/send-json.js";
 import { withDeadline } from "../lib/with-deadline.js";
@@ -25,4 +23,8 @@ export function createHealthHandler(connect: () => Promise<Connection>) {
   };
 }
 
-export default createHealthHandler(() => connectMongo(getConfig().mongo));
+// Config and the MongoDB driver load with the first check, not with the module (cold starts).
+export default createHealthHandler(async () => {
+  const [{ getConfig }, { connectMongo }] = await Promise.all([import("../lib/config.js"), import("../lib/db/connection.js")]);
+  return connectMongo(getConfig().mongo);
+});

@@ -1,30 +1,36 @@
-import { serve } from "inngest/node";
-import { createInngestClient, type InngestClient } from "../inngest/client.js";
-import { createFunctions } from "../inngest/functions/index.js";
-import type { AllFunctionDeps } from "../inngest/functions/index.js";
-import { connectActivityStore } from "../lib/activity/connect-activity-store.js";
-import { createMailer, type Mailer } from "../lib/email/mailer.js";
-import { sharedAppEventPublisher } from "../lib/nats/shared-app-event-publisher.js";
-import { getConfig } from "../lib/config.js";
 import { lazyHandler } from "../lib/http/lazy-handler.js";
-import { createLogger } from "../lib/logger.js";
-import { connectMaintenanceServices } from "../lib/reconcile/maintenance-services.js";
 
 /**
- * Inngest calls this endpoint to run the functions (and PUTs it to sync them).
- * Outside dev mode the SDK rejects any request not signed with INNGEST_SIGNING_KEY;
- * config refuses to start in production without that key or with INNGEST_DEV set.
+ * Inngest calls this endpoint to run the functions (and PUTs it to sync them). Outside dev
+ * mode the SDK rejects any request not signed with INNGEST_SIGNING_KEY; config refuses to
+ * start in production without that key or with INNGEST_DEV set. Everything loads with the
+ * first call, not with the module (cold starts).
  */
-export function createInngestHandler(inngest: InngestClient, deps: AllFunctionDeps) {
-  return serve({ client: inngest, functions: createFunctions(inngest, deps) });
-}
-
-export default lazyHandler(() => {
+export default lazyHandler(async () => {
+  const [
+    { getConfig },
+    { createLogger },
+    { createInngestClient },
+    { createInngestHandler },
+    { connectActivityStore },
+    { createMailer },
+    { sharedAppEventPublisher },
+    { connectMaintenanceServices },
+  ] = await Promise.all([
+    import("../lib/config.js"),
+    import("../lib/logger.js"),
+    import("../inngest/client.js"),
+    import("../inngest/serve.js"),
+    import("../lib/activity/connect-activity-store.js"),
+    import("../lib/email/mailer.js"),
+    import("../lib/nats/shared-app-event-publisher.js"),
+    import("../lib/reconcile/maintenance-services.js"),
+  ]);
   const config = getConfig();
   const logger = createLogger(config.logLevel).child({ route: "inngest" });
   const inngest = createInngestClient(config.inngest, logger);
+
   let services: ReturnType<typeof connectMaintenanceServices> | undefined;
-  let mailer: Mailer | undefined;
   const maintenance = () => {
     services ??= connectMaintenanceServices(config, logger, (events) => inngest.send(events)).catch((error: unknown) => {
       services = undefined;
@@ -32,6 +38,8 @@ export default lazyHandler(() => {
     });
     return services;
   };
+  let mailer: ReturnType<typeof createMailer> | undefined;
+
   return createInngestHandler(inngest, {
     users: async () => (await maintenance()).store,
     outbox: async () => (await maintenance()).outbox,
@@ -46,7 +54,6 @@ export default lazyHandler(() => {
       config.nats.url
         ? sharedAppEventPublisher({ url: config.nats.url, stream: config.nats.stream, timeoutMs: config.nats.timeoutMs, logger })
         : null,
-    activitySchedule: { purgeCron: config.retention.activityPurgeCron, retentionMs: config.retention.activityRetentionMs },
     schedule: {
       reconcileCron: config.reconcile.cron,
       purgeCron: config.retention.purgeCron,
@@ -54,5 +61,6 @@ export default lazyHandler(() => {
       deletedUserRetentionMs: config.retention.deletedUserRetentionMs,
       auditRetentionMs: config.retention.auditRetentionMs,
     },
+    activitySchedule: { purgeCron: config.retention.activityPurgeCron, retentionMs: config.retention.activityRetentionMs },
   });
 });

@@ -81,13 +81,7 @@ export async function createServices(config: Config, logger: Logger = createLogg
   };
 }
 
-let pending: Promise<Services> | undefined;
-
-/** The process's services; a failed start (database down) is retried on the next call. */
-export function getServices(): Promise<Services> {
-  pending ??= createServices(getConfig()).catch((error: unknown) => {
-    pending = undefined;
-    throw error;
-  });
-  return pending;
+/** The process's services from its environment (see lib/get-services.ts, which loads this lazily). */
+export function createServicesFromEnvironment(): Promise<Services> {
+  return createServices(getConfig());
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { usersReconcileRequested } from "../../inngest/events.js";
 import { readJsonBody } from "../../lib/http/read-json-body.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/services.js";
+import { getServices } from "../../lib/get-services.js";
 
 const bodySchema = z.object({ dryRun: z.boolean().default(false) }).strict();
 

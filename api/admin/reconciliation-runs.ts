@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { parseQuery } from "../../lib/http/parse-query.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/services.js";
+import { getServices } from "../../lib/get-services.js";
 
 const querySchema = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }).strict();
 

@@ -2,7 +2,7 @@ import { activityModelFor } from "../../lib/activity/activity-model.js";
 import { listActivity, listActivityQuerySchema, toActivityView } from "../../lib/activity/list-activity.js";
 import { parseQuery } from "../../lib/http/parse-query.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/services.js";
+import { getServices } from "../../lib/get-services.js";
 
 /**
  * GET /api/me/activity: the caller's own sign-ins and sign-outs, newest first,

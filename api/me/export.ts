@@ -1,6 +1,6 @@
 import { activityModelFor } from "../../lib/activity/activity-model.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/services.js";
+import { getServices } from "../../lib/get-services.js";
 
 /** GET /api/me/export: every field we store about the caller, and their sign-in activity, as a JSON download. */
 export const meExportRoute: Route = {

@@ -1,7 +1,7 @@
 import { readJsonBody } from "../../lib/http/read-json-body.js";
 import { ProblemError } from "../../lib/http/problem.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/services.js";
+import { getServices } from "../../lib/get-services.js";
 import { updateProfile } from "../../lib/users/update-profile.js";
 import { profilePatchSchema, toUserView } from "../../lib/users/user-view.js";
 

@@ -1,6 +1,6 @@
 import { ProblemError } from "../../lib/http/problem.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/services.js";
+import { getServices } from "../../lib/get-services.js";
 import type { UserDocument } from "../../lib/users/user-model.js";
 import { toUserView } from "../../lib/users/user-view.js";
 

@@ -1,6 +1,6 @@
 import { parseQuery } from "../../lib/http/parse-query.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/services.js";
+import { getServices } from "../../lib/get-services.js";
 import { listUsers, listUsersQuerySchema } from "../../lib/users/list-users.js";
 import { toUserView } from "../../lib/users/user-view.js";
 

@@ -1,16 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { clerkSessionSchema, isClerkSessionEventType } from "../../lib/clerk/session-payload.js";
 import { clerkUserEventDataSchemas, isClerkUserEventType } from "../../lib/clerk/user-payload.js";
-import { getConfig } from "../../lib/config.js";
 import { lazyHandler } from "../../lib/http/lazy-handler.js";
 import { sendProblem } from "../../lib/http/problem.js";
 import { readRawBody } from "../../lib/http/read-raw-body.js";
 import { sendJson } from "../../lib/http/send-json.js";
-import { createLogger, type Logger } from "../../lib/logger.js";
+import type { Logger } from "../../lib/logger.js";
 import { formatIssues } from "../../lib/validation/format-issues.js";
-import { createClerkWebhookVerifier, type WebhookVerification } from "../../lib/webhooks/verify-clerk-webhook.js";
-import { createInngestClient } from "../../inngest/client.js";
-import { withDeadline } from "../../lib/with-deadline.js";
+import type { WebhookVerification } from "../../lib/webhooks/verify-clerk-webhook.js";
 
 export interface ClerkWebhookDeps {
   verify: (rawBody: Buffer, headers: IncomingMessage["headers"]) => WebhookVerification;
@@ -93,7 +90,15 @@ function rejectUnverified(res: ServerResponse, verification: Exclude<WebhookVeri
   }
 }
 
-export default lazyHandler(() => {
+// The SDKs (svix, inngest, pino) load with the first delivery, not with the module: cold starts.
+export default lazyHandler(async () => {
+  const [{ getConfig }, { createLogger }, { createInngestClient }, { createClerkWebhookVerifier }, { withDeadline }] = await Promise.all([
+    import("../../lib/config.js"),
+    import("../../lib/logger.js"),
+    import("../../inngest/client.js"),
+    import("../../lib/webhooks/verify-clerk-webhook.js"),
+    import("../../lib/with-deadline.js"),
+  ]);
   const config = getConfig();
   const logger = createLogger(config.logLevel).child({ route: "webhooks/clerk" });
   const inngest = createInngestClient(config.inngest, logger);

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createInngestHandler } from "../../api/inngest.js";
+import { createInngestHandler } from "../../inngest/serve.js";
 import { createInngestClient } from "../../inngest/client.js";
 import { createLogger } from "../../lib/logger.js";
 import { createAuditLog } from "../../lib/audit/audit-log.js";

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { parseQuery } from "../../../lib/http/parse-query.js";
 import { ProblemError } from "../../../lib/http/problem.js";
 import { json, type Route, serveRoute } from "../../../lib/http/route.js";
-import { getServices } from "../../../lib/services.js";
+import { getServices } from "../../../lib/get-services.js";
 
 const querySchema = z
   .object({

@@ -1,7 +1,7 @@
 import { userResyncRequested } from "../../../inngest/events.js";
 import { ProblemError } from "../../../lib/http/problem.js";
 import { json, type Route, serveRoute } from "../../../lib/http/route.js";
-import { getServices } from "../../../lib/services.js";
+import { getServices } from "../../../lib/get-services.js";
 
 /** POST /api/users/:id/resync (admins): re-apply one user from Clerk, for support cases. */
 export const resyncRoute: Route = {
