@@ -1,0 +1,131 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { UserJSON } from "@clerk/backend";
+
+/**
+ * Clerk's Backend API user endpoints at their HTTP boundary, on 127.0.0.1, sized for
+ * benchmarks of 100,000 users (test/support/clerk-backend-api.ts filters and sorts every
+ * user on every list request, and scans the whole map for each `user_id` filter: fine
+ * for tests, quadratic at this size, and its cost would land in the measured run).
+ *
+ * Users are held as their JSON text, in creation order, so a page is a slice joined
+ * into an array: the stand-in's own cost stays small next to what it measures.
+ *
+ * - `GET /v1/users?limit=1..500&offset&order_by=+created_at|-created_at` (default
+ *   `-created_at`, as Clerk), repeated `user_id` filters: a JSON array.
+ * - `GET /v1/users/count`: `{ object: "total_count", total_count }`.
+ * - `GET /v1/users/:id`: the user, or 404 `{ errors: [{ code: "resource_not_found" }] }`.
+ * - Bearer secret key required (401 otherwise).
+ */
+export interface ClerkStandIn {
+  url: string;
+  readonly size: number;
+  /** Adds or replaces a user. New users must come in creation order (the list's order). */
+  put(user: UserJSON): void;
+  /** Removes a user (it disappears from lists and `GET /v1/users/:id` answers 404). */
+  remove(id: string): void;
+  /** Requests served so far, by route. */
+  readonly requests: { list: number; lookup: number; count: number; get: number };
+  close(): Promise<void>;
+}
+
+export async function startClerkStandIn(secretKey: string): Promise<ClerkStandIn> {
+  const json = new Map<string, string>();
+  /** Ids in creation order; `position` maps an id to its index (for ordering `user_id` lookups). */
+  let order: string[] = [];
+  const position = new Map<string, number>();
+  let lastCreatedAt = Number.NEGATIVE_INFINITY;
+  let removed = 0;
+  const requests = { list: 0, lookup: 0, count: 0, get: 0 };
+
+  /** Removals leave holes in `order`; compact them before the next list request. */
+  function compact(): void {
+    if (removed === 0) return;
+    order = order.filter((id) => json.has(id));
+    position.clear();
+    order.forEach((id, index) => position.set(id, index));
+    removed = 0;
+  }
+
+  const notFound = (what: string) =>
+    JSON.stringify({ errors: [{ message: "not found", long_message: `${what} not found`, code: "resource_not_found" }], clerk_trace_id: "trace_bench" });
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const reply = (status: number, body: string) => {
+      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (req.headers.authorization !== `Bearer ${secretKey}`) {
+      return reply(401, JSON.stringify({ errors: [{ message: "Unauthorized", long_message: "Invalid secret key", code: "authentication_invalid" }] }));
+    }
+    if (req.method !== "GET") return reply(405, JSON.stringify({ errors: [{ message: "method not allowed", code: "method_not_allowed" }] }));
+
+    if (url.pathname === "/v1/users/count") {
+      requests.count += 1;
+      return reply(200, JSON.stringify({ object: "total_count", total_count: json.size }));
+    }
+    if (url.pathname === "/v1/users") {
+      const limit = Number(url.searchParams.get("limit") ?? 10);
+      const offset = Number(url.searchParams.get("offset") ?? 0);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500 || !Number.isInteger(offset) || offset < 0) {
+        return reply(422, JSON.stringify({ errors: [{ message: "invalid limit or offset", code: "form_param_value_invalid" }] }));
+      }
+      compact();
+      const ascending = url.searchParams.get("order_by") === "+created_at";
+      const ids = url.searchParams.getAll("user_id");
+      let selected: string[];
+      if (ids.length > 0) {
+        requests.lookup += 1;
+        const found = [...new Set(ids)].filter((id) => json.has(id));
+        found.sort((a, b) => (ascending ? 1 : -1) * ((position.get(a) ?? 0) - (position.get(b) ?? 0)));
+        selected = found.slice(offset, offset + limit);
+      } else {
+        requests.list += 1;
+        if (ascending) selected = order.slice(offset, offset + limit);
+        else {
+          const end = Math.max(0, order.length - offset);
+          selected = order.slice(Math.max(0, end - limit), end).reverse();
+        }
+      }
+      return reply(200, `[${selected.map((id) => json.get(id)).join(",")}]`);
+    }
+    const match = /^\/v1\/users\/([^/]+)$/.exec(url.pathname);
+    if (match) {
+      requests.get += 1;
+      const id = decodeURIComponent(match[1] ?? "");
+      const user = json.get(id);
+      return user ? reply(200, user) : reply(404, notFound(`User ${id}`));
+    }
+    reply(404, notFound("route"));
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get size() {
+      return json.size;
+    },
+    put(user) {
+      if (!json.has(user.id)) {
+        if (user.created_at < lastCreatedAt) throw new RangeError(`users must be added in creation order (${user.id})`);
+        lastCreatedAt = user.created_at;
+        compact();
+        position.set(user.id, order.length);
+        order.push(user.id);
+      }
+      json.set(user.id, JSON.stringify(user));
+    },
+    remove(id) {
+      if (json.delete(id)) removed += 1;
+    },
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,62 @@
+import { createPublicKey, verify } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { createClerkClient, verifyToken } from "@clerk/backend";
+import { importSPKI, jwtVerify } from "jose";
+import { createRequestAuthenticator } from "../lib/auth/authenticate-request.js";
+import { parseConfig } from "../lib/config.js";
+import { figure, log } from "./common.js";
+import { frontendOrigin } from "./tokens.js";
+
+const warmupIterations = 500;
+const iterations = 5_000;
+
+/**
+ * Microseconds per session token, one token at a time, rotating over the users' tokens:
+ * (a) the project's authenticator (clerkMiddleware + getAuth) on a bare request object,
+ * (b) `@clerk/backend`'s `verifyToken` with the PEM key, (c) `jose.jwtVerify` with the
+ * key imported once, and, for reference, (d) the RS256 signature check alone.
+ */
+export async function benchTokenVerification(tokens: string[], clerkEnv: Record<string, string>): Promise<void> {
+  const config = parseConfig({ ...clerkEnv, MONGODB_URI: "mongodb://127.0.0.1:9/unused", INNGEST_DEV: "1" });
+  const clerkClient = createClerkClient({
+    secretKey: config.clerk.secretKey,
+    publishableKey: config.clerk.publishableKey,
+    jwtKey: config.clerk.jwtKey,
+    apiUrl: config.clerk.apiUrl,
+  });
+  const authenticate = createRequestAuthenticator(config.clerk, clerkClient);
+  const jwtKey = config.clerk.jwtKey!;
+  const joseKey = await importSPKI(jwtKey, "RS256");
+  const nodeKey = createPublicKey(jwtKey);
+
+  const cases: [string, (token: string) => Promise<boolean> | boolean][] = [
+    [
+      "auth_clerk_middleware",
+      async (token) => {
+        // A fresh request each time: the middleware skips one it has already authenticated.
+        const req = { method: "GET", url: "/api/me", headers: { host: "localhost", authorization: `Bearer ${token}` } };
+        return (await authenticate(req as unknown as IncomingMessage)).kind === "signed-in";
+      },
+    ],
+    ["auth_clerk_verify_token", async (token) => Boolean((await verifyToken(token, { jwtKey, authorizedParties: [frontendOrigin] })).sub)],
+    ["auth_jose_jwt_verify", async (token) => (await jwtVerify(token, joseKey, { algorithms: ["RS256"] })).payload.azp === frontendOrigin],
+    [
+      "auth_rs256_signature_only",
+      (token) => {
+        const end = token.lastIndexOf(".");
+        return verify("RSA-SHA256", Buffer.from(token.slice(0, end)), nodeKey, Buffer.from(token.slice(end + 1), "base64url"));
+      },
+    ],
+  ];
+
+  for (const [name, check] of cases) {
+    for (let i = 0; i < warmupIterations; i += 1) await check(tokens[i % tokens.length]!);
+    let rejected = 0;
+    const started = performance.now();
+    for (let i = 0; i < iterations; i += 1) if (!(await check(tokens[i % tokens.length]!))) rejected += 1;
+    const microseconds = ((performance.now() - started) * 1_000) / iterations;
+    if (rejected > 0) throw new Error(`${name} rejected ${rejected} of ${iterations} valid tokens`);
+    log(`${name}: ${iterations} tokens verified`);
+    figure(name, microseconds, "us/token", 0);
+  }
+}
