@@ -19,5 +19,11 @@ export function seededRandom(seed: number) {
       }
       return items;
     },
+    /** `count` distinct indexes in [0, size). */
+    sample(size: number, count: number): number[] {
+      const picked = new Set<number>();
+      while (picked.size < Math.min(count, size)) picked.add(Math.floor(next() * size));
+      return [...picked];
+    },
   };
 }
