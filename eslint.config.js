@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".data/", "coverage/", ".vercel/"] },
+  { ignores: ["node_modules/", ".data/", "coverage/", ".vercel/", "test-results/", "examples/react/dist/", "examples/react/node_modules/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -13,7 +13,7 @@ import { connectMongo } from "../lib/db/connection.js";
 const { MONGODB_URI, MONGODB_DB_NAME, PORT } = process.env;
 if (!MONGODB_URI || !MONGODB_DB_NAME || !PORT) throw new Error("floor-server needs MONGODB_URI, MONGODB_DB_NAME and PORT");
 
-const connection = await connectMongo({ uri: MONGODB_URI, dbName: MONGODB_DB_NAME, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000 });
+const connection = await connectMongo({ uri: MONGODB_URI, dbName: MONGODB_DB_NAME, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000, maxIdleTimeMs: 5_000 });
 const users = connection.db!.collection<{ _id: string }>("users");
 
 const server = createServer((req, res) => {

@@ -176,7 +176,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 function mongoConfig() {
-  return { uri: mongoUri as string, dbName, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000 };
+  return { uri: mongoUri as string, dbName, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000, maxIdleTimeMs: 5_000 };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ try {
   if (busy !== undefined && busy > 20) {
     log(`warning: the machine is already ${Math.round(busy)}% busy before the bench starts; the figures will reflect that contention`);
   }
-  connection = await connectMongo({ uri: mongoUri, dbName, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000 });
+  connection = await connectMongo({ uri: mongoUri, dbName, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000, maxIdleTimeMs: 5_000 });
   await connection.dropDatabase();
   log(`seeding ${userCount} users into ${dbName}`);
   const ids = await seedUsers(connection, userCount);

@@ -26,6 +26,7 @@ const envShape = z.object({
   MONGODB_DB_NAME: z.string().min(1).optional(),
   MONGODB_MAX_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   MONGODB_SERVER_SELECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
+  MONGODB_MAX_IDLE_TIME_MS: z.coerce.number().int().min(1_000).max(600_000).default(5_000),
 
   CLERK_WEBHOOK_SIGNING_SECRET: z
     .string({ error: "is required (Clerk dashboard → Webhooks → Signing Secret)" })
@@ -48,6 +49,11 @@ const envShape = z.object({
     .transform((list) => list.split(",").map((origin) => origin.trim()).filter(Boolean))
     .pipe(z.array(z.url({ error: "must be a comma-separated list of origins (https://app.example.com)" })))
     .optional(),
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .transform((list) => list.split(",").map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ error: "must be a comma-separated list of origins (https://app.example.com)" })))
+    .optional(),
   CLERK_API_URL: z.url().default("https://api.clerk.com"),
   CLERK_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
 
@@ -55,6 +61,7 @@ const envShape = z.object({
   RATE_LIMIT_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
   API_MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  BODY_READ_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   LAST_SEEN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
 
   RECONCILE_CRON: z.string().min(9).default("0 * * * *"),
@@ -96,6 +103,7 @@ const envShape = z.object({
   INNGEST_DEV: booleanFlag.optional(),
   INNGEST_BASE_URL: z.url().optional(),
   INNGEST_SEND_TIMEOUT_MS: z.coerce.number().int().min(500).max(14_000).default(10_000),
+  INNGEST_API_SEND_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(400),
 });
 
 const envSchema = envShape
@@ -159,6 +167,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
       dbName: env.MONGODB_DB_NAME,
       maxPoolSize: env.MONGODB_MAX_POOL_SIZE,
       serverSelectionTimeoutMs: env.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
+      maxIdleTimeMs: env.MONGODB_MAX_IDLE_TIME_MS,
     },
     clerk: {
       secretKey: env.CLERK_SECRET_KEY,
@@ -169,7 +178,10 @@ function toConfig(env: z.infer<typeof envSchema>) {
       clockSkewMs: env.CLERK_CLOCK_SKEW_MS,
     },
     api: {
+      /** Frontend origins allowed to call the API from a browser; by default Clerk's authorized parties. */
+      corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? env.CLERK_AUTHORIZED_PARTIES ?? []).map((origin) => new URL(origin).origin),
       maxBodyBytes: env.API_MAX_BODY_BYTES,
+      bodyReadTimeoutMs: env.BODY_READ_TIMEOUT_MS,
       lastSeenIntervalMs: env.LAST_SEEN_INTERVAL_SECONDS * 1_000,
       rateLimit: {
         redisUrl: env.REDIS_URL,
@@ -209,6 +221,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     webhook: {
       signingSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,
       maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
+      bodyReadTimeoutMs: env.BODY_READ_TIMEOUT_MS,
     },
     inngest: {
       appId: env.INNGEST_APP_ID,
@@ -218,6 +231,8 @@ function toConfig(env: z.infer<typeof envSchema>) {
       isDev: env.INNGEST_DEV ?? false,
       baseUrl: env.INNGEST_BASE_URL,
       sendTimeoutMs: env.INNGEST_SEND_TIMEOUT_MS,
+      /** Admin requests that send an event give up this soon (503, Retry-After): a person is waiting. */
+      apiSendTimeoutMs: env.INNGEST_API_SEND_TIMEOUT_MS,
     },
   };
 }
@@ -229,6 +244,7 @@ const syncCliSchema = envShape.pick({
   MONGODB_DB_NAME: true,
   MONGODB_MAX_POOL_SIZE: true,
   MONGODB_SERVER_SELECTION_TIMEOUT_MS: true,
+  MONGODB_MAX_IDLE_TIME_MS: true,
   CLERK_SECRET_KEY: true,
   CLERK_API_URL: true,
   RECONCILE_MAX_CLERK_REQUESTS_PER_10S: true,
@@ -247,6 +263,7 @@ export function parseSyncCliConfig(env: Record<string, string | undefined>) {
       dbName: value.MONGODB_DB_NAME,
       maxPoolSize: value.MONGODB_MAX_POOL_SIZE,
       serverSelectionTimeoutMs: value.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
+      maxIdleTimeMs: value.MONGODB_MAX_IDLE_TIME_MS,
     },
     clerk: { secretKey: value.CLERK_SECRET_KEY, apiUrl: value.CLERK_API_URL },
     reconcile: { maxClerkRequestsPer10Seconds: value.RECONCILE_MAX_CLERK_REQUESTS_PER_10S },

@@ -1,35 +1,37 @@
 import { createClerkClient } from "@clerk/backend";
 import type { Connection } from "mongoose";
-import { type AuthenticateRequest, createRequestAuthenticator } from "./auth/authenticate-request.js";
 import { type ClerkUsersApi, createClerkUsersApi } from "./clerk/clerk-users-api.js";
-import { type Config, getConfig } from "./config.js";
+import type { Config } from "./config.js";
 import { connectMongo } from "./db/connection.js";
 import { waitUntil } from "@vercel/functions";
+import { type ActivityModel, activityModelFor } from "./activity/activity-model.js";
 import { type AuditLog, createAuditLog } from "./audit/audit-log.js";
-import { createInngestClient } from "./events/inngest-client.js";
+import { createInngestClient, sendOrFailFast } from "./events/inngest-client.js";
 import { createOutboxPublisher, type OutboxPublisher } from "./events/outbox.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createRunReports, type RunReports } from "./reconcile/run-reports.js";
 import { ProblemError } from "./http/problem.js";
 import { withDeadline } from "./with-deadline.js";
-import { type ApiRateLimiter, createApiRateLimiter } from "./rate-limit/api-rate-limiter.js";
 import { createLastSeenRecorder, type LastSeenRecorder } from "./users/last-seen.js";
 import { type UserModel, userModelFor } from "./users/user-model.js";
 import { createUserResolver, type UserResolver } from "./users/user-resolver.js";
 import { createUserStore, type UserStore } from "./users/user-store.js";
 
-/** Everything the API routes use, built once per process from the configuration. */
+/**
+ * Everything the API routes use once a caller is authenticated (see lib/http/request-gate.ts
+ * for what runs before), built once per process from the configuration.
+ */
 export interface Services {
   config: Config;
   logger: Logger;
   connection: Connection;
   users: UserModel;
+  /** Sign-in activity (`session_activity`). */
+  activity: ActivityModel;
   store: UserStore;
   resolver: UserResolver;
   lastSeen: LastSeenRecorder;
   clerkUsers: ClerkUsersApi;
-  authenticate: AuthenticateRequest;
-  rateLimiter: ApiRateLimiter;
   /** Sends an event to Inngest (admin triggers); rejects if Inngest did not take it. */
   sendEvent: (event: { name: string; data: Record<string, unknown>; id?: string }) => Promise<void>;
   reports: RunReports;
@@ -49,6 +51,7 @@ export async function createServices(config: Config, logger: Logger = createLogg
     publishableKey: config.clerk.publishableKey,
     jwtKey: config.clerk.jwtKey,
     apiUrl: config.clerk.apiUrl,
+    telemetry: { disabled: true },
   });
   const clerkUsers = createClerkUsersApi(clerkClient);
   const inngest = createInngestClient(config.inngest, logger);
@@ -60,6 +63,7 @@ export async function createServices(config: Config, logger: Logger = createLogg
     logger,
     connection,
     users,
+    activity: activityModelFor(connection),
     store,
     clerkUsers,
     resolver: createUserResolver({ users, store, clerk: clerkUsers, logger, afterChange: publishLater }),
@@ -67,11 +71,9 @@ export async function createServices(config: Config, logger: Logger = createLogg
     outbox,
     publishLater,
     lastSeen: createLastSeenRecorder(users, config.api.lastSeenIntervalMs),
-    authenticate: createRequestAuthenticator(config.clerk, clerkClient),
-    rateLimiter: createApiRateLimiter({ ...config.api.rateLimit, logger }),
     async sendEvent(event) {
       try {
-        await withDeadline(inngest.send(event), config.inngest.sendTimeoutMs, "sending to Inngest");
+        await sendOrFailFast(inngest, event, { deadlineMs: config.inngest.apiSendTimeoutMs });
       } catch (error) {
         logger.error({ err: error, event: event.name }, "Inngest did not take the event");
         throw new ProblemError("eventBusUnavailable", { headers: { "retry-after": "5" } });
@@ -79,9 +81,4 @@ export async function createServices(config: Config, logger: Logger = createLogg
     },
     reports: createRunReports(connection),
   };
-}
-
-/** The process's services from its environment (see lib/get-services.ts, which loads this lazily). */
-export function createServicesFromEnvironment(): Promise<Services> {
-  return createServices(getConfig());
 }

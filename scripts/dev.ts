@@ -1,9 +1,10 @@
 /**
  * `npm run dev`: serves exactly the functions in api/ on http://localhost:3000, in one
- * process, with the same default-exported handlers Vercel runs. MongoDB comes from
- * MONGODB_URI, else an embedded server (data under .data/). Reads .env if present.
+ * process, with the same default-exported handlers Vercel runs, and the static files of
+ * public/ as Vercel's static output does. MongoDB comes from MONGODB_URI, else an embedded
+ * server (data under .data/). Reads .env if present.
  */
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -33,6 +34,12 @@ const localOnly: Record<string, string> = {
   CLERK_SECRET_KEY: "sk_test_local_development_only",
   CLERK_PUBLISHABLE_KEY: `pk_test_${Buffer.from("clerk.localhost$").toString("base64")}`,
 };
+/** The example React app's Vite dev server (examples/react) may call the API from its own origin. */
+const exampleAppOrigin = "http://localhost:5173";
+if (!process.env.CORS_ALLOWED_ORIGINS && !process.env.CLERK_AUTHORIZED_PARTIES) {
+  process.env.CORS_ALLOWED_ORIGINS = exampleAppOrigin;
+  console.log(`[dev] CORS_ALLOWED_ORIGINS is unset: allowing the example app at ${exampleAppOrigin}`);
+}
 for (const [name, value] of Object.entries(localOnly)) {
   if (process.env[name]) continue;
   process.env[name] = value;
@@ -64,10 +71,22 @@ for (const route of routes) {
   handlers.set(route.path, module.default);
 }
 
+/** public/ as Vercel serves it: `/` is index.html, other paths name their file. */
+const publicDir = join(root, "public");
+const contentTypes: Record<string, string> = { ".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8" };
+function servePublic(pathname: string, res: ServerResponse): boolean {
+  const file = join(publicDir, pathname === "/" ? "index.html" : pathname);
+  if (!file.startsWith(publicDir + sep) || !statSync(file, { throwIfNoEntry: false })?.isFile()) return false;
+  res.writeHead(200, { "content-type": contentTypes[/\.[a-z]+$/.exec(file)![0]] ?? "application/octet-stream" });
+  res.end(readFileSync(file));
+  return true;
+}
+
 const server = createServer((req, res) => {
   const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
   const route = routes.find((candidate) => candidate.pattern.test(pathname));
   const handler = route && handlers.get(route.path);
+  if (!handler && servePublic(pathname, res)) return;
   if (!handler) {
     res.writeHead(404, { "content-type": "application/problem+json" });
     res.end(JSON.stringify({ type: "/problems/not-found", title: "Not found", status: 404 }));

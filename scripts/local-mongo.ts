@@ -52,7 +52,7 @@ export async function startLocalMongo(options: LocalMongoOptions): Promise<Local
 
 async function tryMemoryServer(options: LocalMongoOptions): Promise<LocalMongo | string> {
   try {
-    const { MongoMemoryServer } = await import("mongodb-memory-server");
+    const { MongoMemoryServer } = await import("mongodb-memory-server-core");
     const server = await MongoMemoryServer.create({
       instance: { ip: "127.0.0.1", dbPath: options.dataDir, storageEngine: "wiredTiger" },
     });

@@ -1,20 +1,35 @@
 import { z } from "zod";
-import { parseQuery } from "../../lib/http/parse-query.js";
+import { noQuerySchema, parseQuery } from "../../lib/http/parse-query.js";
+import { readJsonBody } from "../../lib/http/read-json-body.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/get-services.js";
+import { apiDependencies } from "../../lib/get-services.js";
 
-const querySchema = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }).strict();
+const listQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }).strict();
+const startBodySchema = z.object({ dryRun: z.boolean().default(false) }).strict();
 
-/** GET /api/admin/reconciliation-runs (admins): the latest reconciliation runs and their counts. */
+/**
+ * /api/admin/reconciliation-runs (admins): GET lists the latest runs and their counts;
+ * POST asks for a run now (202; its report appears in the list once Inngest runs it).
+ */
 export const reconciliationRunsRoute: Route = {
   name: "reconciliation-runs",
   access: "admin",
   methods: {
     GET: async ({ url, services }) => {
-      const { limit } = parseQuery(url, querySchema);
+      const { limit } = parseQuery(url, listQuerySchema);
       return json(200, { data: await services.reports.latest(limit) });
+    },
+
+    POST: async ({ req, url, services, userId }) => {
+      parseQuery(url, noQuerySchema);
+      const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+      const { dryRun } = hasBody ? await readJsonBody(req, startBodySchema, services.config.api.maxBodyBytes, { timeoutMs: services.config.api.bodyReadTimeoutMs }) : { dryRun: false };
+      // The event catalogue (and the Inngest SDK it declares events with) loads with the first request that sends one.
+      const { usersReconcileRequested } = await import("../../inngest/events.js");
+      await services.sendEvent({ name: usersReconcileRequested.name, data: { dryRun, requestedBy: userId } });
+      return json(202, { status: "requested", dryRun });
     },
   },
 };
 
-export default serveRoute(reconciliationRunsRoute, getServices);
+export default serveRoute(reconciliationRunsRoute, apiDependencies);

@@ -1,8 +1,7 @@
-import { activityModelFor } from "../../lib/activity/activity-model.js";
 import { listActivity, listActivityQuerySchema, toActivityView } from "../../lib/activity/list-activity.js";
 import { parseQuery } from "../../lib/http/parse-query.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/get-services.js";
+import { apiDependencies } from "../../lib/get-services.js";
 
 /**
  * GET /api/me/activity: the caller's own sign-ins and sign-outs, newest first,
@@ -14,10 +13,10 @@ export const meActivityRoute: Route = {
   methods: {
     GET: async ({ url, services, userId }) => {
       const query = parseQuery(url, listActivityQuerySchema);
-      const page = await listActivity(activityModelFor(services.connection), userId, query);
+      const page = await listActivity(services.activity, userId, query);
       return json(200, { data: page.records.map(toActivityView), nextCursor: page.nextCursor });
     },
   },
 };
 
-export default serveRoute(meActivityRoute, getServices);
+export default serveRoute(meActivityRoute, apiDependencies);

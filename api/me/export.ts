@@ -1,21 +1,27 @@
-import { activityModelFor } from "../../lib/activity/activity-model.js";
+import { toActivityView } from "../../lib/activity/list-activity.js";
+import { noQuerySchema, parseQuery } from "../../lib/http/parse-query.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/get-services.js";
+import { toUserExport } from "../../lib/users/user-export.js";
+import { apiDependencies } from "../../lib/get-services.js";
 
-/** GET /api/me/export: every field we store about the caller, and their sign-in activity, as a JSON download. */
+/**
+ * GET /api/me/export: the caller's personal data (profile and sign-in activity) as a JSON
+ * download, in the documented, versioned shape of lib/users/user-export.ts.
+ */
 export const meExportRoute: Route = {
   name: "me-export",
   access: "user",
   methods: {
-    GET: async ({ user, services }) => {
-      const activity = await activityModelFor(services.connection).find({ userId: user._id }).sort({ at: -1 }).lean();
+    GET: async ({ url, user, services }) => {
+      parseQuery(url, noQuerySchema);
+      const activity = await services.activity.find({ userId: user._id }).sort({ at: -1, _id: -1 }).lean();
       return json(
         200,
-        { exportedAt: new Date().toISOString(), user, activity },
+        toUserExport(user, activity.map(toActivityView)),
         { "content-disposition": `attachment; filename="account-export-${user._id}.json"` },
       );
     },
   },
 };
 
-export default serveRoute(meExportRoute, getServices);
+export default serveRoute(meExportRoute, apiDependencies);

@@ -1,7 +1,8 @@
+import { noQuerySchema, parseQuery } from "../../lib/http/parse-query.js";
 import { readJsonBody } from "../../lib/http/read-json-body.js";
 import { ProblemError } from "../../lib/http/problem.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/get-services.js";
+import { apiDependencies } from "../../lib/get-services.js";
 import { updateProfile } from "../../lib/users/update-profile.js";
 import { profilePatchSchema, toUserView } from "../../lib/users/user-view.js";
 
@@ -10,10 +11,14 @@ export const meRoute: Route = {
   name: "me",
   access: "user",
   methods: {
-    GET: async ({ user }) => json(200, toUserView(user)),
+    GET: async ({ url, user }) => {
+      parseQuery(url, noQuerySchema);
+      return json(200, toUserView(user));
+    },
 
-    PATCH: async ({ req, userId, services }) => {
-      const patch = await readJsonBody(req, profilePatchSchema, services.config.api.maxBodyBytes);
+    PATCH: async ({ req, url, userId, services }) => {
+      parseQuery(url, noQuerySchema);
+      const patch = await readJsonBody(req, profilePatchSchema, services.config.api.maxBodyBytes, { timeoutMs: services.config.api.bodyReadTimeoutMs });
       const updated = await updateProfile(services.users, userId, patch);
       if (!updated) throw new ProblemError("userDeleted");
       return json(200, toUserView(updated));
@@ -24,7 +29,8 @@ export const meRoute: Route = {
      * rule as the `user.deleted` webhook (which will then be a duplicate). If our write
      * fails, the webhook finishes the job: the response says which happened.
      */
-    DELETE: async ({ userId, services, log, requestId }) => {
+    DELETE: async ({ url, userId, services, log, requestId }) => {
+      parseQuery(url, noQuerySchema);
       const clerk = await services.clerkUsers.deleteUser(userId);
       try {
         await services.store.apply({ kind: "delete", userId, deletedAt: new Date(), origin: { source: "fallback", sourceEventId: requestId } });
@@ -38,4 +44,4 @@ export const meRoute: Route = {
   },
 };
 
-export default serveRoute(meRoute, getServices);
+export default serveRoute(meRoute, apiDependencies);

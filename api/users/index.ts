@@ -1,6 +1,6 @@
 import { parseQuery } from "../../lib/http/parse-query.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { getServices } from "../../lib/get-services.js";
+import { apiDependencies } from "../../lib/get-services.js";
 import { listUsers, listUsersQuerySchema } from "../../lib/users/list-users.js";
 import { toUserView } from "../../lib/users/user-view.js";
 
@@ -17,4 +17,4 @@ export const usersRoute: Route = {
   },
 };
 
-export default serveRoute(usersRoute, getServices);
+export default serveRoute(usersRoute, apiDependencies);

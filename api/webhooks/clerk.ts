@@ -14,6 +14,8 @@ export interface ClerkWebhookDeps {
   /** Hands a `clerk/*` event to Inngest; rejects if Inngest did not take it. */
   sendEvent: (event: { name: string; id: string; ts: number; data: Record<string, unknown> }) => Promise<unknown>;
   maxBodyBytes: number;
+  /** How long the body may take to arrive (BODY_READ_TIMEOUT_MS); then 408. Default 10 s. */
+  bodyReadTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -29,9 +31,14 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps) {
       sendProblem(res, "methodNotAllowed", { detail: "Webhooks are delivered with POST.", headers: { allow: "POST" } });
       return;
     }
-    const raw = await readRawBody(req, deps.maxBodyBytes);
+    const raw = await readRawBody(req, deps.maxBodyBytes, { timeoutMs: deps.bodyReadTimeoutMs });
     if (raw.kind === "too-large") {
-      sendProblem(res, "payloadTooLarge", { detail: `The body exceeds ${raw.limit} bytes.` });
+      sendProblem(res, "payloadTooLarge", { detail: `The body exceeds ${raw.limit} bytes.`, headers: { connection: "close" } });
+      return;
+    }
+    if (raw.kind === "timeout") {
+      deps.logger.warn({ svixId: req.headers["svix-id"], timeoutMs: raw.timeoutMs }, "webhook rejected: the body did not arrive in time");
+      sendProblem(res, "requestTimeout", { detail: `The body did not arrive within ${raw.timeoutMs} ms.`, headers: { connection: "close" } });
       return;
     }
 
@@ -106,6 +113,7 @@ export default lazyHandler(async () => {
     verify: createClerkWebhookVerifier(config.webhook.signingSecret),
     sendEvent: (event) => withDeadline(inngest.send(event), config.inngest.sendTimeoutMs, "sending to Inngest"),
     maxBodyBytes: config.webhook.maxBodyBytes,
+    bodyReadTimeoutMs: config.webhook.bodyReadTimeoutMs,
     logger,
   });
 });

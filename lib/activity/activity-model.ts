@@ -1,8 +1,5 @@
 import { type Connection, type Model, Schema } from "mongoose";
-
-/** What happened to a session: Clerk's `session.created` is a sign-in, the others end it. */
-export const activityKinds = ["signed_in", "ended", "removed", "revoked"] as const;
-export type ActivityKind = (typeof activityKinds)[number];
+import { type ActivityKind, activityKinds } from "./activity-kinds.js";
 
 /**
  * One Clerk session event, in `session_activity`. `_id` is `${sessionId}:${kind}`, so a

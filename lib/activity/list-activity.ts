@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ActivityDocument, ActivityModel } from "./activity-model.js";
-import { activityKinds } from "./activity-model.js";
+// The kinds come from a model-free module: the OpenAPI document is built from these schemas without Mongoose.
+import { activityKinds } from "./activity-kinds.js";
 
 /** Where the previous page ended: the last record's time and `_id` (the tie-breaker). */
 export interface ActivityCursor {
@@ -38,6 +39,7 @@ export const listActivityQuerySchema = z
         ctx.addIssue({ code: "custom", message: cursorMessage });
         return z.NEVER;
       })
+      .meta({ description: "Opaque (base64url): the `nextCursor` of the previous page." })
       .optional(),
   })
   .strict();

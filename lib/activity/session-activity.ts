@@ -1,5 +1,6 @@
 import type { ClerkSession, ClerkSessionEventType } from "../clerk/session-payload.js";
-import type { ActivityDocument, ActivityKind } from "./activity-model.js";
+import type { ActivityKind } from "./activity-kinds.js";
+import type { ActivityDocument } from "./activity-model.js";
 
 /** The activity record one Clerk session event produces (`createdAt` is set on insert). */
 export type ActivityEntry = Omit<ActivityDocument, "createdAt">;

@@ -1,62 +1,93 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { clerkMiddleware, getAuth } from "@clerk/express";
-import type { ClerkClient } from "@clerk/backend";
+import type { IncomingMessage } from "node:http";
 import type { ClerkConfig } from "../config.js";
 
 export type AuthResult =
   | { kind: "signed-in"; userId: string; sessionId: string | null; claims: Record<string, unknown> }
-  | { kind: "signed-out"; reason: "no-valid-token" | "handshake-required" | "error" };
+  | { kind: "signed-out"; reason: string }
+  /** Clerk could not judge the token (its keys could not be loaded, an unexpected error): not the caller's fault. */
+  | { kind: "unavailable"; reason: string };
+
+/** Clerk's signed-out reasons that say nothing about the token, only that the check itself failed. */
+const checkFailedReasons = new Set([
+  "unexpected-error",
+  "jwk-remote-failed-to-load",
+  "jwk-remote-invalid",
+  "jwk-failed-to-resolve",
+  "jwk-local-missing",
+  "secret-key-invalid",
+]);
 
 export type AuthenticateRequest = (req: IncomingMessage) => Promise<AuthResult>;
 
 /**
- * Authenticates a request with Clerk's own `clerkMiddleware` + `getAuth`, verifying
- * the session token networkless when `jwtKey` is configured, with a small clock skew,
- * and checking `azp` against the frontend origins.
+ * Authenticates a request with Clerk's own `authenticateRequest` (what `clerkMiddleware`
+ * runs inside), verifying the session token networkless when `jwtKey` is configured, with
+ * a small clock skew, and checking `azp` against the frontend origins.
  *
- * The middleware never touches our response: it writes to a sink. Clerk may ask for a
- * handshake redirect (browser navigations with a stale cookie); an API never redirects,
- * so that is reported as signed out and the route answers 401.
+ * Only Clerk's verdict on the token becomes "signed out": a token that is missing, expired,
+ * badly signed or for another party. Clerk may ask a browser for a handshake (a stale
+ * cookie on a navigation); an API never redirects, so that too is signed out and answered
+ * 401. A check that failed for another reason (keys not loaded, an unexpected error) is
+ * "unavailable", and anything Clerk throws propagates: the route answers 5xx and logs it,
+ * instead of telling a signed-in user they are signed out.
+ *
+ * `@clerk/backend` is imported here, on the first request, not when an `api/` function loads.
  */
-export function createRequestAuthenticator(config: ClerkConfig, clerkClient: ClerkClient): AuthenticateRequest {
-  const middleware = clerkMiddleware({
-    clerkClient,
+export async function createRequestAuthenticator(config: ClerkConfig): Promise<AuthenticateRequest> {
+  const { createClerkClient } = await import("@clerk/backend");
+  const clerk = createClerkClient({
     secretKey: config.secretKey,
     publishableKey: config.publishableKey,
     jwtKey: config.jwtKey,
+    apiUrl: config.apiUrl,
+    // A server makes no calls it does not need (and prints no telemetry notice).
+    telemetry: { disabled: true },
+  });
+  const options = {
+    jwtKey: config.jwtKey,
     authorizedParties: config.authorizedParties.length > 0 ? config.authorizedParties : undefined,
     clockSkewInMs: config.clockSkewMs,
-  });
+    acceptsToken: "session_token" as const,
+  };
 
-  return (req) =>
-    new Promise<AuthResult>((resolve) => {
-      const sink = {
-        writableEnded: false,
-        headersSent: false,
-        appendHeader: () => sink,
-        setHeader: () => sink,
-        status: () => sink,
-        end: () => {
-          sink.writableEnded = true;
-          resolve({ kind: "signed-out", reason: "handshake-required" });
-        },
-      };
-      middleware(req as never, sink as unknown as ServerResponse as never, (error?: unknown) => {
-        if (error) {
-          resolve({ kind: "signed-out", reason: "error" });
-          return;
-        }
-        const auth = getAuth(req as never);
-        if (!auth.userId) {
-          resolve({ kind: "signed-out", reason: "no-valid-token" });
-          return;
-        }
-        resolve({
-          kind: "signed-in",
-          userId: auth.userId,
-          sessionId: auth.sessionId ?? null,
-          claims: (auth.sessionClaims ?? {}) as Record<string, unknown>,
-        });
-      });
-    });
+  return async (req) => {
+    const state = await clerk.authenticateRequest(toFetchRequest(req), options);
+    if (state.status !== "signed-in") {
+      const reason: string = state.reason;
+      return checkFailedReasons.has(reason) ? { kind: "unavailable", reason } : { kind: "signed-out", reason };
+    }
+    const auth = state.toAuth();
+    return {
+      kind: "signed-in",
+      userId: auth.userId,
+      sessionId: auth.sessionId ?? null,
+      claims: auth.sessionClaims as Record<string, unknown>,
+    };
+  };
+}
+
+/**
+ * The Fetch `Request` Clerk reads: the same headers, with the authorization scheme
+ * normalised, since RFC 9110 makes it case-insensitive and Clerk only reads `Bearer `.
+ */
+function toFetchRequest(req: IncomingMessage): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(":")) continue;
+    headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  const authorization = headers.get("authorization");
+  const bearer = authorization && /^bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
+  if (bearer) headers.set("authorization", `Bearer ${bearer[1]}`);
+  // Clerk reads headers only; the method and body do not matter to it.
+  return new Request(requestUrl(req), { headers });
+}
+
+function requestUrl(req: IncomingMessage): URL {
+  const path = req.url?.startsWith("/") ? req.url : "/";
+  try {
+    return new URL(path, `http://${req.headers.host ?? "localhost"}`);
+  } catch {
+    return new URL(path, "http://localhost");
+  }
 }

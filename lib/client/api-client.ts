@@ -1,4 +1,6 @@
+import type { ActivityView } from "../activity/list-activity.js";
 import type { ListUsersQuery } from "../users/list-users.js";
+import type { UserExport } from "../users/user-export.js";
 import type { ProfilePatch, UserView } from "../users/user-view.js";
 
 /**
@@ -8,7 +10,7 @@ import type { ProfilePatch, UserView } from "../users/user-view.js";
  * `ApiError` carrying the problem+json body.
  */
 
-export type { ProfilePatch, UserView };
+export type { ActivityView, ProfilePatch, UserExport, UserView };
 export interface UserPage {
   data: UserView[];
   nextCursor: string | null;
@@ -26,15 +28,60 @@ export interface Problem {
   errors?: string[];
 }
 export type ListUsersParams = Partial<Omit<ListUsersQuery, "limit">> & { limit?: number };
+export interface ActivityPage {
+  data: ActivityView[];
+  nextCursor: string | null;
+}
+export interface ListActivityParams {
+  /** 1–100; the API's default is 20. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+/** `GET /api/me/export` as a file: the body, and the name the server gave it (`Content-Disposition`). */
+export interface ExportFile {
+  blob: Blob;
+  filename: string | null;
+}
 
 export class ApiError extends Error {
   override readonly name = "ApiError";
-  constructor(readonly problem: Problem) {
+  /** Seconds to wait before retrying, from the response's `Retry-After` (429, 502, 503), else null. */
+  readonly retryAfterSeconds: number | null;
+  constructor(
+    readonly problem: Problem,
+    options: { retryAfterSeconds?: number | null } = {},
+  ) {
     super(problem.detail ?? problem.title);
+    this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }
   get status(): number {
     return this.problem.status;
   }
+}
+
+/** `Retry-After` as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (value === null || value.trim() === "") return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** The file name of a `Content-Disposition: attachment; filename="…"` (or RFC 8187 `filename*=UTF-8''…`). */
+export function filenameFromContentDisposition(value: string | null): string | null {
+  if (!value) return null;
+  const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(value);
+  if (extended?.[1]) {
+    try {
+      return decodeURIComponent(extended[1].trim());
+    } catch {
+      // fall through to the plain parameter
+    }
+  }
+  const plain = /filename\s*=\s*("((?:[^"\\]|\\.)*)"|[^;\s]+)/i.exec(value);
+  if (!plain) return null;
+  return plain[2] !== undefined ? plain[2].replace(/\\(.)/g, "$1") : (plain[1] ?? null);
 }
 
 export interface ApiClientOptions {
@@ -49,25 +96,44 @@ export function createApiClient(options: ApiClientOptions) {
   const baseUrl = options.baseUrl ?? "";
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** Sends the request; a non-2xx answer throws ApiError with its problem+json and Retry-After. */
+  async function send(method: string, path: string, body?: unknown): Promise<Response> {
     const token = await options.getToken();
     const headers: Record<string, string> = { accept: "application/json" };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     const response = await doFetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const payload: unknown = await response.json().catch(() => undefined);
     if (!response.ok) {
+      const payload: unknown = await response.json().catch(() => undefined);
       const problem = (payload as Problem | undefined) ?? { type: "about:blank", title: response.statusText, status: response.status };
-      throw new ApiError(problem);
+      throw new ApiError(problem, { retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after")) });
     }
-    return payload as T;
+    return response;
   }
+
+  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await send(method, path, body);
+    return (await response.json().catch(() => undefined)) as T;
+  }
+
+  const queryString = (params: Record<string, string | number | boolean | undefined>) => {
+    const query = new URLSearchParams(
+      Object.entries(params).flatMap(([key, value]): [string, string][] => (value === undefined ? [] : [[key, String(value)]])),
+    ).toString();
+    return query ? `?${query}` : "";
+  };
 
   return {
     getMe: () => request<UserView>("GET", "/api/me"),
     updateMe: (patch: ProfilePatch) => request<UserView>("PATCH", "/api/me", patch),
     deleteMe: () => request<Deletion>("DELETE", "/api/me"),
-    exportMe: () => request<{ exportedAt: string; user: Record<string, unknown> }>("GET", "/api/me/export"),
+    exportMe: () => request<UserExport>("GET", "/api/me/export"),
+    /** The export as a file to save, named by the server (a cross-origin app reads `Content-Disposition` only if CORS exposes it). */
+    downloadExport: async (): Promise<ExportFile> => {
+      const response = await send("GET", "/api/me/export");
+      return { blob: await response.blob(), filename: filenameFromContentDisposition(response.headers.get("content-disposition")) };
+    },
+    listActivity: (params: ListActivityParams = {}) => request<ActivityPage>("GET", `/api/me/activity${queryString({ ...params })}`),
     listUsers: (params: ListUsersParams = {}) => {
       const query = new URLSearchParams(
         Object.entries(params).flatMap(([key, value]): [string, string][] => (value === undefined ? [] : [[key, String(value)]])),

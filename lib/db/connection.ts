@@ -1,3 +1,4 @@
+import { attachDatabasePool } from "@vercel/functions";
 import mongoose, { type Connection } from "mongoose";
 import type { MongoConfig } from "../config.js";
 
@@ -6,7 +7,9 @@ import type { MongoConfig } from "../config.js";
  * instance serves and kept across hot reloads (module state is reset on reload,
  * `globalThis` is not). The pool is bounded, server selection fails fast, and
  * commands are never buffered while disconnected: a request errors quickly
- * instead of hanging until the platform kills it.
+ * instead of hanging until the platform kills it. On Vercel the driver's pool is
+ * attached with `attachDatabasePool`, so connections idle for `maxIdleTimeMs` are
+ * closed before a suspended instance would leave them open on Atlas.
  */
 
 type ConnectionCache = Map<string, Promise<Connection>>;
@@ -24,13 +27,18 @@ export function connectMongo(config: MongoConfig): Promise<Connection> {
       dbName: config.dbName,
       maxPoolSize: config.maxPoolSize,
       minPoolSize: 0,
+      maxIdleTimeMS: config.maxIdleTimeMs,
       serverSelectionTimeoutMS: config.serverSelectionTimeoutMs,
       socketTimeoutMS: 20_000,
       bufferCommands: false,
       autoIndex: false,
       autoCreate: false,
     })
-    .asPromise();
+    .asPromise()
+    .then((connection) => {
+      attachDatabasePool(connection.getClient());
+      return connection;
+    });
   connections.set(key, pending);
   // A failed connect must not poison the cache: the next invocation tries again.
   pending.catch(() => connections.delete(key));

@@ -8,6 +8,7 @@ import type { ServerResponse } from "node:http";
 export const problemTypes = {
   methodNotAllowed: { type: "/problems/method-not-allowed", title: "Method not allowed", status: 405 },
   payloadTooLarge: { type: "/problems/payload-too-large", title: "Payload too large", status: 413 },
+  requestTimeout: { type: "/problems/request-timeout", title: "The request body did not arrive in time", status: 408 },
   webhookMissingHeaders: {
     type: "/problems/webhook-missing-headers",
     title: "Missing Svix signature headers",
@@ -32,10 +33,11 @@ export const problemTypes = {
   },
   unsupportedMediaType: {
     type: "/problems/unsupported-media-type",
-    title: "Content-Type must be application/json",
+    title: "Content-Type must be application/json (UTF-8)",
     status: 415,
   },
   invalidQuery: { type: "/problems/invalid-query", title: "Query parameters failed validation", status: 400 },
+  invalidPathParameter: { type: "/problems/invalid-path-parameter", title: "A path parameter is not valid", status: 400 },
   unauthenticated: {
     type: "/problems/unauthenticated",
     title: "A valid Clerk session token is required",
@@ -47,6 +49,16 @@ export const problemTypes = {
     status: 403,
   },
   forbidden: { type: "/problems/forbidden", title: "Not allowed for this account", status: 403 },
+  originNotAllowed: {
+    type: "/problems/origin-not-allowed",
+    title: "Requests from this browser origin are not allowed",
+    status: 403,
+  },
+  authenticationUnavailable: {
+    type: "/problems/authentication-unavailable",
+    title: "The session token could not be checked; retry later",
+    status: 503,
+  },
   notFound: { type: "/problems/not-found", title: "Not found", status: 404 },
   userDeleted: { type: "/problems/user-deleted", title: "This account has been deleted", status: 410 },
   rateLimited: { type: "/problems/rate-limited", title: "Too many requests", status: 429 },

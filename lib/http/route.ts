@@ -6,7 +6,9 @@ import type { Logger } from "../logger.js";
 import { setRateLimitHeaders } from "../rate-limit/rate-limit-headers.js";
 import type { Services } from "../services.js";
 import type { UserDocument } from "../users/user-model.js";
+import { decideCors } from "./cors.js";
 import { ProblemError, sendProblem } from "./problem.js";
+import type { RequestGate } from "./request-gate.js";
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -60,65 +62,109 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
+/** Node's server sends no body in answer to HEAD, so GET's answer serves HEAD as is. */
 function send(res: ServerResponse, result: RouteResult): void {
   res.writeHead(result.status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...result.headers });
   res.end(result.body === undefined ? undefined : JSON.stringify(result.body));
 }
 
+/** What a route needs, each built on first use (lib/get-services.ts in production). */
+export interface RouteDependencies {
+  /** CORS, authentication and rate limits: no database, no network with `CLERK_JWT_KEY`. */
+  gate: () => Promise<RequestGate>;
+  /** MongoDB, Clerk's Backend API, Inngest: only ever built for an authenticated caller. */
+  services: () => Promise<Services>;
+}
+
+type Caller = Pick<RouteContext, "userId" | "user" | "claims" | "services">;
+
 /**
- * Who is calling, and may they: Clerk authentication, per-IP and per-user rate limits
- * (counted before answering 401, so bad tokens cannot be tried without limit), the
- * caller's user (fetched from Clerk just in time), suspension and role checks.
+ * Who is calling, and may they, cheapest check first: Clerk's token check (networkless),
+ * the rate limits (anonymous callers are counted in memory per IP, so bad tokens cannot be
+ * tried without limit and cost no Redis round trip), then, for a signed-in caller only,
+ * MongoDB: their user (fetched from Clerk just in time), suspension and role checks.
  */
-async function admit(deps: Services, route: Route, req: IncomingMessage, res: ServerResponse) {
-  const auth = await deps.authenticate(req);
-  const limit = await deps.rateLimiter.consume({ ip: clientIp(req), userId: auth.kind === "signed-in" ? auth.userId : null });
+async function admit(gate: RequestGate, services: () => Promise<Services>, route: Route, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<Caller> {
+  const auth = await gate.authenticate(req);
+  if (auth.kind === "unavailable") {
+    log.error({ reason: auth.reason }, "Clerk could not check the session token");
+    throw new ProblemError("authenticationUnavailable", { headers: { "retry-after": "5" } });
+  }
+  const ip = clientIp(req);
+  const limiter = auth.kind === "signed-in" ? gate.limiter() : gate.anonymousLimiter;
+  const limit = await limiter.consume({ ip, userId: auth.kind === "signed-in" ? auth.userId : null });
   setRateLimitHeaders(res, limit);
   if (!limit.allowed) throw new ProblemError("rateLimited", { detail: `Limit reached for this ${limit.blockedBy ?? "client"}.` });
   if (auth.kind !== "signed-in") throw new ProblemError("unauthenticated", { headers: { "www-authenticate": 'Bearer realm="api"' } });
 
+  const deps = await servicesOrUnavailable(services, log);
   const resolved = await deps.resolver.resolve(auth.userId);
   if (resolved.kind === "deleted") throw new ProblemError("userDeleted");
   if (resolved.kind === "unknown") throw new ProblemError("notFound", { detail: "Clerk has no such user." });
   const { user } = resolved;
   if (user.banned || user.locked) throw new ProblemError("accountSuspended");
   if (route.access === "admin" && !isAdmin(auth.claims, user)) throw new ProblemError("forbidden", { detail: "This endpoint is for admins." });
-  return { userId: auth.userId, user, claims: auth.claims };
+  return { userId: auth.userId, user, claims: auth.claims, services: deps };
+}
+
+async function servicesOrUnavailable(services: () => Promise<Services>, log: Logger): Promise<Services> {
+  try {
+    return await services();
+  } catch (error) {
+    log.error({ err: error }, "API unavailable: dependencies failed to start");
+    throw new ProblemError("serviceUnavailable", { headers: { "retry-after": "5" } });
+  }
 }
 
 /**
- * The pipeline every API route runs: request id, method check, Clerk authentication,
- * per-IP and per-user rate limiting, the caller's user (fetched from Clerk just in time),
- * suspension and role checks, then the handler. Errors become problem+json; unexpected
- * ones are logged and answered 500 without details.
+ * The pipeline every API route runs: request id, CORS (a disallowed origin is refused before
+ * anything runs; preflights are answered here), method check (HEAD runs GET without the
+ * body), then `admit` and the handler. Errors become problem+json, with the CORS headers
+ * so a browser app can read them; unexpected ones are logged and answered 500 without
+ * details.
  */
-export function serveRoute(route: Route, services: () => Promise<Services>) {
-  const allowed = Object.keys(route.methods).join(", ");
+export function serveRoute(route: Route, deps: RouteDependencies) {
+  const methods = Object.keys(route.methods) as Method[];
+  const allowed = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = requestIdOf(req);
     res.setHeader("x-request-id", requestId);
-    const handler = route.methods[(req.method ?? "GET") as Method];
+    let gate: RequestGate;
+    try {
+      gate = await deps.gate();
+    } catch (error) {
+      console.error(`API misconfigured: ${error instanceof Error ? error.message : String(error)}`);
+      sendProblem(res, "internal", { detail: "The service is misconfigured; see the server logs." });
+      return;
+    }
+    let log = gate.logger.child({ requestId, route: route.name, method: req.method });
+
+    const method = req.method ?? "GET";
+    const cors = decideCors(gate.cors, { method, headers: req.headers }, allowed.split(", "));
+    for (const [name, value] of Object.entries(cors.headers)) res.setHeader(name, value);
+    if (cors.kind === "refused") {
+      log.warn({ origin: cors.origin }, "request from an origin not allowed");
+      sendProblem(res, "originNotAllowed");
+      return;
+    }
+    if (method === "OPTIONS") {
+      res.writeHead(204, { allow: allowed, "cache-control": cors.kind === "preflight" ? "public, max-age=600" : "no-store" }).end();
+      return;
+    }
+    const handler = route.methods[(method === "HEAD" ? "GET" : method) as Method];
     if (!handler) {
       sendProblem(res, "methodNotAllowed", { headers: { allow: allowed } });
       return;
     }
-    let deps: Services;
+
     try {
-      deps = await services();
-    } catch (error) {
-      console.error(`API unavailable, dependencies failed to start: ${error instanceof Error ? error.message : String(error)}`);
-      sendProblem(res, "serviceUnavailable", { headers: { "retry-after": "5" } });
-      return;
-    }
-    let log = deps.logger.child({ requestId, route: route.name, method: req.method });
-    try {
-      const caller = await admit(deps, route, req, res);
+      const caller = await admit(gate, deps.services, route, req, res, log);
       log = log.child({ userId: caller.userId });
-      const seen = deps.lastSeen.record(caller.userId, caller.user.lastSeenAt);
+      const seen = caller.services.lastSeen.record(caller.userId, caller.user.lastSeenAt);
       if (seen) waitUntil(seen.catch((error: unknown) => log.warn({ err: error }, "lastSeenAt not recorded")));
       const url = new URL(req.url ?? "/", "http://localhost");
-      send(res, await handler({ req, url, log, services: deps, requestId, ...caller }));
+      send(res, await handler({ req, url, log, requestId, ...caller }));
     } catch (error) {
       if (error instanceof ProblemError) {
         sendProblem(res, error.key, error.details);

@@ -29,7 +29,29 @@ function publicUser(snapshot: UserSnapshot) {
   };
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/**
+ * Equal as JSON data: objects by their keys and values in any key order (Inngest and MongoDB
+ * may hand back metadata with its keys re-ordered: Inngest sorts them), arrays in order,
+ * dates by instant; `undefined` is `null`, and a key holding `undefined` is an absent key,
+ * as in JSON. Never `JSON.stringify` comparison, which depends on key order.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  a ??= null;
+  b ??= null;
+  if (a === b) return true;
+  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, index) => sameValue(item, b[index]));
+  }
+  const definedKeys = (value: object) => Object.keys(value).filter((key) => (value as Record<string, unknown>)[key] !== undefined);
+  const keysA = definedKeys(a);
+  const keysB = new Set(definedKeys(b));
+  return (
+    keysA.length === keysB.size &&
+    keysA.every((key) => keysB.has(key) && sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
+  );
+}
 
 /**
  * Pure: the app event a write produces, or `null`. `created` for a new user, `updated`
@@ -49,7 +71,7 @@ export function appEventFor(
     case "insert":
       return { id: `app/user.created:${userId}`, name: "app/user.created", data: { ...base, user: publicUser(write.snapshot) } };
     case "update": {
-      const changedFields = visibleFields.filter((field) => !same(previous?.[field], write.snapshot[field]));
+      const changedFields = visibleFields.filter((field) => !sameValue(previous?.[field], write.snapshot[field]));
       if (changedFields.length === 0) return null;
       const version = write.snapshot.clerkUpdatedAt.getTime();
       return {

@@ -14,6 +14,7 @@ export const listUsersQuerySchema = z
       .string()
       .max(200)
       .regex(/^[A-Za-z0-9_-]+$/, "must be a cursor returned by a previous page")
+      .meta({ description: "Opaque (base64url): the `nextCursor` of the previous page." })
       .optional(),
   })
   .strict();

@@ -13,7 +13,15 @@ export class WriteConflictError extends Error {
   }
 }
 
-const maxAttempts = 5;
+/**
+ * A write misses only when another writer advanced the user meanwhile (inserted it, stored a
+ * newer Clerk version, or tombstoned it), and states only move forward: an `apply` misses at
+ * most once per concurrent newer version, plus the insert race and a tombstone, then decides
+ * `skip` or wins. The bound is a guard against a bug, not a contention policy: 5 was too low
+ * for six versions of one user racing (seen on FerretDB, possible on MongoDB), where the
+ * newest event can lose its insert and then four compare-and-sets before it applies.
+ */
+const maxAttempts = 20;
 
 export interface UserStore {
   /** Applies one Clerk change through the sync rules; safe to call concurrently and repeatedly. */

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reconcileRoute } from "../../api/admin/reconcile.js";
 import { reconciliationRunsRoute } from "../../api/admin/reconciliation-runs.js";
 import { userHistoryRoute } from "../../api/users/[id]/history.js";
 import { resyncRoute } from "../../api/users/[id]/resync.js";
@@ -25,13 +24,11 @@ const api = useTestApi(db, () => ({
 }));
 type Fetch = Awaited<ReturnType<typeof api.serve>>;
 let runs: Fetch;
-let reconcile: Fetch;
 let resync: Fetch;
 let userHistory: Fetch;
 beforeAll(async () => {
   userHistory = await api.serve(userHistoryRoute);
   runs = await api.serve(reconciliationRunsRoute);
-  reconcile = await api.serve(reconcileRoute);
   resync = await api.serve(resyncRoute);
 });
 
@@ -59,7 +56,7 @@ describe("admin operations", () => {
 
   it("starts a reconciliation on demand through Inngest", async () => {
     await admin();
-    const response = await reconcile("/api/admin/reconcile", {
+    const response = await runs("/api/admin/reconciliation-runs", {
       method: "POST",
       as: "user_admin",
       headers: { "content-type": "application/json" },
@@ -88,6 +85,51 @@ describe("admin operations", () => {
     }
   });
 
+  it.each([
+    ["failing (5xx)", "fail"],
+    ["hanging", "hang"],
+  ] as const)("answers 503 with Retry-After within 500 ms when Inngest is %s, not after the SDK's retries", async (_, mode) => {
+    await admin();
+    eventApi.setMode(mode);
+    try {
+      const token = await api.state.tokens.sign({ userId: "user_admin" });
+      await resync("/api/users/user_plain/resync", { method: "POST", token }); // warm: the caller is resolved and cached
+      const started = performance.now();
+      const response = await resync("/api/users/user_plain/resync", { method: "POST", token });
+      const elapsed = performance.now() - started;
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(((await response.json()) as { type: string }).type).toBe("/problems/event-bus-unavailable");
+      expect(elapsed).toBeLessThan(500);
+    } finally {
+      eventApi.setMode("accept");
+    }
+  });
+
+  it("history and resync answer 400 problem+json, not 500, for a malformed id (%ZZ: decodeURIComponent throws)", async () => {
+    await admin();
+    for (const response of [
+      await userHistory("/api/users/%ZZ/history", { as: "user_admin" }),
+      await resync("/api/users/%ZZ/resync", { method: "POST", as: "user_admin" }),
+    ]) {
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ type: "/problems/invalid-path-parameter", errors: ["id: not a Clerk user id"] });
+    }
+    expect(eventApi.received.some((event) => event.name === "app/user.resync.requested" && event.data.userId === "%ZZ")).toBe(false);
+  });
+
+  it("history and resync refuse unknown query parameters by name, and accept Vercel's copy of the id", async () => {
+    await admin();
+    const history = await userHistory("/api/users/user_plain/history?limit=1&sort=asc", { as: "user_admin" });
+    expect(history.status).toBe(400);
+    expect(await history.json()).toMatchObject({ type: "/problems/invalid-query", errors: ["sort: unknown query parameter"] });
+    const replay = await resync("/api/users/user_plain/resync?force=1", { method: "POST", as: "user_admin" });
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toMatchObject({ type: "/problems/invalid-query", errors: ["force: unknown query parameter"] });
+    expect((await userHistory("/api/users/user_plain/history?id=user_plain&limit=1", { as: "user_admin" })).status).toBe(200);
+    expect((await resync("/api/users/user_plain/resync?id=user_plain", { method: "POST", as: "user_admin" })).status).toBe(202);
+  });
+
   it("shows one user's sync history, newest first, paginated", async () => {
     await admin();
     const audit = api.state.services.audit;
@@ -111,7 +153,7 @@ describe("admin operations", () => {
   it("is for admins only", async () => {
     await admin();
     expect((await runs("/api/admin/reconciliation-runs", { as: "user_plain" })).status).toBe(403);
-    expect((await reconcile("/api/admin/reconcile", { method: "POST", as: "user_plain" })).status).toBe(403);
+    expect((await runs("/api/admin/reconciliation-runs", { method: "POST", as: "user_plain" })).status).toBe(403);
     expect((await resync("/api/users/user_admin/resync", { method: "POST", as: "user_plain" })).status).toBe(403);
     expect((await userHistory("/api/users/user_admin/history", { as: "user_plain" })).status).toBe(403);
   });

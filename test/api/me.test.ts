@@ -1,11 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { meExportRoute } from "../../api/me/export.js";
+import { activityModelFor } from "../../lib/activity/activity-model.js";
+import { userExportSchema } from "../../lib/users/user-export.js";
 import { meRoute } from "../../api/me/index.js";
 import { userByIdRoute } from "../../api/users/[id].js";
 import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
 import { useTestApi } from "../support/api.js";
 import { clerkUser, type UserFixtureOptions } from "../support/clerk-fixtures.js";
+import { rawRequest } from "../support/http.js";
 import { useTestDatabase } from "../support/mongo.js";
 
 const db = useTestDatabase();
@@ -171,6 +174,86 @@ describe("PATCH /api/me", () => {
     await expectProblem(await patchJson(body), 400, "/problems/invalid-payload");
   });
 
+  it.each([
+    ["a NUL in displayName", { displayName: "Ada\u0000" }, "displayName: must not contain control characters"],
+    ["an escape sequence in displayName", { displayName: "\u001b[31mAda" }, "displayName: must not contain control characters"],
+    ["a newline in displayName", { displayName: "Ada\nLovelace" }, "displayName: must not contain control characters"],
+    ["a C1 control in displayName", { displayName: "Ada\u0085" }, "displayName: must not contain control characters"],
+    ["a NUL in bio", { bio: "line\u0000" }, "bio: must not contain control characters other than tab and line breaks"],
+    ["a bell in bio", { bio: "ding\u0007" }, "bio: must not contain control characters other than tab and line breaks"],
+    ["a lone surrogate in bio", { bio: "half \ud83d" }, "bio: must be well-formed Unicode (no lone surrogates)"],
+  ])("refuses %s with 400 naming the field, and stores nothing", async (_, body, error) => {
+    await storedUser({ id: "user_a" });
+    const problem = await expectProblem(await patchJson(body), 400, "/problems/invalid-payload");
+    expect(problem.errors).toEqual([error]);
+    expect((await db.users().findById("user_a").lean())?.profile).toBeUndefined();
+  });
+
+  it("keeps tabs and line breaks in bio, and emoji anywhere", async () => {
+    await storedUser({ id: "user_a" });
+    const bio = "Engines.\n\tAnalytical;\r\nDifference. 🚂";
+    const response = await patchJson({ displayName: "Ada 🚂", bio });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { profile: unknown }).profile).toEqual({ displayName: "Ada 🚂", bio });
+  });
+
+  it.each([
+    ["es-419", "es-419"],
+    ["zh-Hant-TW", "zh-Hant-TW"],
+    ["EN-gb", "en-GB"],
+    ["de-DE-u-co-phonebk", "de-DE-u-co-phonebk"],
+    ["sr-Latn", "sr-Latn"],
+  ])("accepts the locale %s and stores it canonicalised (%s)", async (locale, canonical) => {
+    await storedUser({ id: "user_a" });
+    const response = await patchJson({ preferences: { locale } });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { profile: { preferences: unknown } }).profile.preferences).toEqual({ locale: canonical });
+    expect((await db.users().findById("user_a").lean())?.profile?.preferences?.locale).toBe(canonical);
+  });
+
+  it.each([["en_US"], ["x-private"], ["english please"], ["en-"], ["a".repeat(65)]])("refuses the locale %j with 400 naming the field", async (locale) => {
+    await storedUser({ id: "user_a" });
+    const problem = await expectProblem(await patchJson({ preferences: { locale } }), 400, "/problems/invalid-payload");
+    expect(problem.errors?.[0]).toMatch(/^preferences\.locale: /);
+  });
+
+  it("refuses bytes that are not UTF-8 (400) instead of storing U+FFFD, and a charset other than UTF-8 (415)", async () => {
+    await storedUser({ id: "user_a" });
+    const sendBytes = (body: Uint8Array, contentType: string) =>
+      me("/api/me", { method: "PATCH", as: "user_a", headers: { "content-type": contentType }, body });
+    const invalid = Buffer.concat([Buffer.from('{"displayName":"Ad'), Buffer.from([0xff, 0xfe]), Buffer.from('a"}')]);
+    const malformed = await expectProblem(await sendBytes(invalid, "application/json"), 400, "/problems/malformed-json");
+    expect(malformed).toMatchObject({ detail: "The body is not valid UTF-8." });
+    const overlong = Buffer.concat([Buffer.from('{"displayName":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]);
+    await expectProblem(await sendBytes(overlong, "application/json"), 400, "/problems/malformed-json");
+    expect((await db.users().findById("user_a").lean())?.profile).toBeUndefined();
+
+    const utf16 = Buffer.from(JSON.stringify({ displayName: "Ada" }), "utf16le");
+    await expectProblem(await sendBytes(utf16, "application/json; charset=utf-16"), 415, "/problems/unsupported-media-type");
+    await expectProblem(await sendBytes(Buffer.from('{"displayName":"Ada"}', "latin1"), "application/json;charset=ISO-8859-1"), 415, "/problems/unsupported-media-type");
+    expect((await sendBytes(Buffer.from('{"displayName":"Adá"}'), 'application/json; charset="UTF-8"')).status).toBe(200);
+  });
+
+  it("answers 413 at once to a Content-Length over the cap, without waiting for a body that never comes", async () => {
+    await storedUser({ id: "user_a" });
+    const token = await api.state.tokens.sign({ userId: "user_a" });
+    const url = new URL((await me("/api/me", { token })).url);
+    const started = performance.now();
+    const answer = await rawRequest(url, [
+      "PATCH /api/me HTTP/1.1",
+      `Host: ${url.host}`,
+      `Authorization: Bearer ${token}`,
+      "Content-Type: application/json",
+      "Content-Length: 1000000",
+      "",
+      '{"displayName":',
+    ]);
+    expect(answer.statusLine).toBe("HTTP/1.1 413 Payload Too Large");
+    expect(answer.headers.connection).toBe("close");
+    expect(JSON.parse(answer.body)).toMatchObject({ type: "/problems/payload-too-large" });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it("rejects malformed JSON (400), the wrong content type (415) and an oversized body (413)", async () => {
     await storedUser({ id: "user_a" });
     const send = (body: string, contentType: string) => me("/api/me", { method: "PATCH", as: "user_a", headers: { "content-type": contentType }, body });
@@ -195,11 +278,17 @@ describe("a user can never reach another user's data (IDOR)", () => {
     await expectProblem(await userById("/api/users/user_b", { as: "user_a" }), 403, "/problems/forbidden");
   });
 
-  it("reads the caller from the token only: query parameters do not change who 'me' is", async () => {
+  it("reads the caller from the token only: a query naming another user is refused, never obeyed", async () => {
     await storedUser({ id: "user_a" });
     await storedUser({ id: "user_b" });
     const response = await me("/api/me?id=user_b&userId=user_b", { as: "user_a" });
-    expect(((await response.json()) as { id: string }).id).toBe("user_a");
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      type: "/problems/invalid-query",
+      errors: ["id: unknown query parameter", "userId: unknown query parameter"],
+    });
+    const plain = await me("/api/me", { as: "user_a" });
+    expect(((await plain.json()) as { id: string }).id).toBe("user_a");
   });
 });
 
@@ -225,20 +314,49 @@ describe("DELETE /api/me", () => {
 });
 
 describe("GET /api/me/export", () => {
-  it("downloads everything stored about the caller as JSON", async () => {
+  it("downloads the caller's personal data in the documented, versioned shape, and no internals", async () => {
     await storedUser({ id: "user_a", publicMetadata: { plan: "pro" } });
-    await patchJson({ displayName: "Ada" });
+    await patchJson({ displayName: "Ada", preferences: { locale: "es-419" } });
+    // Sync bookkeeping a raw document dump would leak: the outbox, the welcome-email claim.
+    await db.users().collection.updateOne(
+      { _id: "user_a" as never },
+      { $set: { outbox: [{ id: "app/user.created:user_a", name: "app/user.created", data: {} }], welcomeEmail: { claimedAt: new Date(5), sentAt: new Date(6) }, lastSignInAt: new Date(7_000), __v: 3 } },
+    );
+    await activityModelFor(db.connection()).create([
+      { _id: "sess_1:signed_in", userId: "user_a", kind: "signed_in", sessionId: "sess_1", at: new Date(2_000), clientIp: "203.0.113.9", userAgent: "Firefox" },
+      { _id: "sess_1:ended", userId: "user_a", kind: "ended", sessionId: "sess_1", at: new Date(3_000), clientIp: null, userAgent: null },
+      { _id: "sess_9:signed_in", userId: "user_b", kind: "signed_in", sessionId: "sess_9", at: new Date(2_500), clientIp: "198.51.100.1", userAgent: "Other" },
+    ]);
+
     const response = await meExport("/api/me/export", { as: "user_a" });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-disposition")).toBe('attachment; filename="account-export-user_a.json"');
-    const body = (await response.json()) as { user: unknown; exportedAt: string };
-    expect(body.user).toMatchObject({
-      _id: "user_a",
-      email: "user_a@example.com",
-      publicMetadata: { plan: "pro" },
-      profile: { displayName: "Ada" },
-      clerkUpdatedAt: new Date(1_000).toISOString(),
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(userExportSchema.parse(body)).toEqual(body);
+    expect(Object.keys(body)).toEqual(["version", "exportedAt", "user", "activity"]);
+    expect(body).toMatchObject({
+      version: 1,
+      user: {
+        id: "user_a",
+        email: "user_a@example.com",
+        publicMetadata: { plan: "pro" },
+        profile: { displayName: "Ada", preferences: { locale: "es-419" } },
+        clerkUpdatedAt: new Date(1_000).toISOString(),
+        lastSignInAt: new Date(7_000).toISOString(),
+        lastActiveAt: null,
+      },
+      activity: [
+        { kind: "ended", sessionId: "sess_1", at: new Date(3_000).toISOString(), clientIp: null, userAgent: null },
+        { kind: "signed_in", sessionId: "sess_1", at: new Date(2_000).toISOString(), clientIp: "203.0.113.9", userAgent: "Firefox" },
+      ],
     });
-    expect(Date.parse(body.exportedAt)).not.toBeNaN();
+    expect(Date.parse(body.exportedAt as string)).not.toBeNaN();
+    const text = JSON.stringify(body);
+    for (const internal of ["_id", "outbox", "welcomeEmail", "claimedAt", "__v", "deletedAt", "purgedAt", "user_b", "sess_9"]) expect(text).not.toContain(internal);
+  });
+
+  it("refuses query parameters it does not take", async () => {
+    await storedUser({ id: "user_a" });
+    await expectProblem(await meExport("/api/me/export?format=csv", { as: "user_a" }), 400, "/problems/invalid-query");
   });
 });

@@ -89,6 +89,15 @@ describe("GET /api/users (admins)", () => {
     expect(((await response.json()) as { type: string }).type).toBe("/problems/invalid-query");
   });
 
+  it("names each unknown or repeated parameter as a query parameter", async () => {
+    const unknown = (await (await users("/api/users?role=admin&email[$gt]=&limit=2", asAdmin)).json()) as { errors: string[] };
+    expect(unknown.errors).toEqual(["role: unknown query parameter", "email[$gt]: unknown query parameter"]);
+    const repeated = (await (await users("/api/users?q=a&q=b&q=c", asAdmin)).json()) as { errors: string[] };
+    expect(repeated.errors).toEqual(["q: given more than once"]);
+    const proto = (await (await users("/api/users?__proto__=x", asAdmin)).json()) as { errors: string[] };
+    expect(proto.errors).toEqual(["__proto__: unknown query parameter"]);
+  });
+
   it("refuses non-admins with 403", async () => {
     const response = await users("/api/users", { as: "user_01" });
     expect(response.status).toBe(403);
@@ -117,5 +126,31 @@ describe("GET /api/users/:id (admins)", () => {
   it("answers 404 for an unknown id and 400 for something that is not an id", async () => {
     expect((await userById("/api/users/user_zzz", asAdmin)).status).toBe(404);
     expect((await userById(`/api/users/${encodeURIComponent('{"$ne":null}')}`, asAdmin)).status).toBe(400);
+  });
+
+  it.each([
+    ["a malformed percent-escape (decodeURIComponent throws URIError)", "%ZZ"],
+    ["a truncated escape", "user_01%E0%A4"],
+    ["an encoded slash", "user_01%2Fhistory"],
+    ["a NUL", "user%00"],
+  ])("answers 400 problem+json naming the id, not 500, for %s", async (_, segment) => {
+    const response = await userById(`/api/users/${segment}`, asAdmin);
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(await response.json()).toMatchObject({ type: "/problems/invalid-path-parameter", errors: ["id: not a Clerk user id"] });
+  });
+
+  it("accepts the copy of the path segment Vercel adds to the query (`api/users/[id].ts` is routed as `?id=$1`)", async () => {
+    expect((await userById("/api/users/user_01?id=user_01", asAdmin)).status).toBe(200);
+  });
+
+  it.each([
+    ["an unknown parameter", "?expand=all", "expand: unknown query parameter"],
+    ["an id other than the path's", "?id=user_02", "id: unknown query parameter"],
+    ["an operator in brackets", "?id[$ne]=x", "id[$ne]: unknown query parameter"],
+  ])("refuses %s with 400 naming it", async (_, query, error) => {
+    const response = await userById(`/api/users/user_01${query}`, asAdmin);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ type: "/problems/invalid-query", errors: [error] });
   });
 });

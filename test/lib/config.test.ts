@@ -23,7 +23,7 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
 describe("parseConfig", () => {
   it("parses a complete environment with defaults", () => {
     const config = parseConfig(valid);
-    expect(config.mongo).toEqual({ uri: valid.MONGODB_URI, dbName: undefined, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000 });
+    expect(config.mongo).toEqual({ uri: valid.MONGODB_URI, dbName: undefined, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000, maxIdleTimeMs: 5_000 });
     expect(config.webhook.maxBodyBytes).toBe(524_288);
     expect(config.inngest).toMatchObject({ appId: "clerk-mongo-sync", isDev: false, eventKey: "event-key" });
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import type { Route } from "../../lib/http/route.js";
+import { createRequestGate, type RequestGate } from "../../lib/http/request-gate.js";
+import type { Route, RouteDependencies } from "../../lib/http/route.js";
 import { serveRoute } from "../../lib/http/route.js";
 import { parseConfig } from "../../lib/config.js";
 import { createLogger } from "../../lib/logger.js";
@@ -20,6 +21,9 @@ export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<s
     clerk: Awaited<ReturnType<typeof startClerkBackendApi>>;
     tokens: Awaited<ReturnType<typeof createTokenFactory>>;
     services: Services;
+    gate: RequestGate;
+    /** The production pipeline's dependencies, built from this config. */
+    deps: RouteDependencies;
   };
   const servers: { close(): Promise<void> }[] = [];
 
@@ -39,7 +43,10 @@ export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<s
       LOG_LEVEL: "silent",
       ...(typeof env === "function" ? env() : env),
     });
-    state.services = await createServices(config, createLogger("silent"));
+    const logger = createLogger("silent");
+    state.gate = await createRequestGate(config, logger);
+    state.services = await createServices(config, logger);
+    state.deps = { gate: async () => state.gate, services: async () => state.services };
   });
   beforeEach(() => {
     state.clerk.users.clear();
@@ -51,13 +58,13 @@ export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<s
   });
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.close()));
-    await state.services?.rateLimiter.close();
+    await state.gate?.close();
     await state.clerk?.close();
   });
 
   /** Serves a route on 127.0.0.1; returns a fetch bound to it that signs in as `as` when given. */
   async function serve(route: Route) {
-    const server = await serveHandler(serveRoute(route, async () => state.services));
+    const server = await serveHandler(serveRoute(route, state.deps));
     servers.push(server);
     return async (path: string, init: RequestInit & { as?: string; token?: string } = {}) => {
       const { as, token, headers, ...rest } = init;
@@ -71,7 +78,7 @@ export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<s
 
   /** Serves several routes on one origin, as Vercel does: `[path pattern, route]` pairs, first match wins. */
   async function serveApp(routes: [RegExp, Route][]) {
-    const handlers = routes.map(([pattern, route]) => [pattern, serveRoute(route, async () => state.services)] as const);
+    const handlers = routes.map(([pattern, route]) => [pattern, serveRoute(route, state.deps)] as const);
     const server = await serveHandler((req, res) => {
       const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
       const match = handlers.find(([pattern]) => pattern.test(pathname));

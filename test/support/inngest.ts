@@ -16,6 +16,7 @@ export const testInngestConfig = {
   isDev: false,
   baseUrl: "http://127.0.0.1:9/",
   sendTimeoutMs: 1_000,
+  apiSendTimeoutMs: 400,
 };
 
 export const testSchedule = {

@@ -11,6 +11,7 @@ export function useTestDatabase(): { config: MongoConfig; connection: () => Conn
     dbName: `cms_test_${inject("runId")}_${process.env.VITEST_POOL_ID ?? "0"}`,
     maxPoolSize: 10,
     serverSelectionTimeoutMs: 5_000,
+    maxIdleTimeMs: 5_000,
   };
   let connection: Connection | undefined;
 

@@ -1,18 +1,8 @@
-import { z } from "zod";
+import { userHistoryQuerySchema } from "../../../lib/audit/history-query.js";
 import { parseQuery } from "../../../lib/http/parse-query.js";
-import { ProblemError } from "../../../lib/http/problem.js";
+import { userIdFromPath } from "../../../lib/http/path-param.js";
 import { json, type Route, serveRoute } from "../../../lib/http/route.js";
-import { getServices } from "../../../lib/get-services.js";
-
-const querySchema = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(100).default(50),
-    cursor: z
-      .string()
-      .regex(/^[0-9a-f]{24}$/, "must be a cursor returned by a previous page")
-      .optional(),
-  })
-  .strict();
+import { apiDependencies } from "../../../lib/get-services.js";
 
 /** GET /api/users/:id/history (admins): the sync audit trail of one user, newest first. */
 export const userHistoryRoute: Route = {
@@ -20,9 +10,8 @@ export const userHistoryRoute: Route = {
   access: "admin",
   methods: {
     GET: async ({ url, services }) => {
-      const id = decodeURIComponent(url.pathname.split("/").filter(Boolean).at(-2) ?? "");
-      if (!/^[A-Za-z0-9_]{1,128}$/.test(id)) throw new ProblemError("invalidQuery", { extensions: { errors: ["id: not a Clerk user id"] } });
-      const { limit, cursor } = parseQuery(url, querySchema);
+      const { id, query } = userIdFromPath(url, 2);
+      const { limit, cursor } = parseQuery(query, userHistoryQuerySchema);
       const records = await services.audit.history(id, { limit: limit + 1, beforeId: cursor });
       const page = records.slice(0, limit);
       const data = page.map(({ _id, ...record }) => ({ id: String(_id), ...record }));
@@ -31,4 +20,4 @@ export const userHistoryRoute: Route = {
   },
 };
 
-export default serveRoute(userHistoryRoute, getServices);
+export default serveRoute(userHistoryRoute, apiDependencies);

@@ -1,7 +1,7 @@
-import { userResyncRequested } from "../../../inngest/events.js";
-import { ProblemError } from "../../../lib/http/problem.js";
+import { noQuerySchema, parseQuery } from "../../../lib/http/parse-query.js";
+import { userIdFromPath } from "../../../lib/http/path-param.js";
 import { json, type Route, serveRoute } from "../../../lib/http/route.js";
-import { getServices } from "../../../lib/get-services.js";
+import { apiDependencies } from "../../../lib/get-services.js";
 
 /** POST /api/users/:id/resync (admins): re-apply one user from Clerk, for support cases. */
 export const resyncRoute: Route = {
@@ -9,12 +9,14 @@ export const resyncRoute: Route = {
   access: "admin",
   methods: {
     POST: async ({ url, services, userId: requestedBy }) => {
-      const id = decodeURIComponent(url.pathname.split("/").filter(Boolean).at(-2) ?? "");
-      if (!/^[A-Za-z0-9_]{1,128}$/.test(id)) throw new ProblemError("invalidQuery", { extensions: { errors: ["id: not a Clerk user id"] } });
+      const { id, query } = userIdFromPath(url, 2);
+      parseQuery(query, noQuerySchema);
+      // The event catalogue (and the Inngest SDK it declares events with) loads with the first request that sends one.
+      const { userResyncRequested } = await import("../../../inngest/events.js");
       await services.sendEvent({ name: userResyncRequested.name, data: { userId: id, requestedBy } });
       return json(202, { status: "requested", userId: id });
     },
   },
 };
 
-export default serveRoute(resyncRoute, getServices);
+export default serveRoute(resyncRoute, apiDependencies);

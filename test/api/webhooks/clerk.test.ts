@@ -5,7 +5,7 @@ import { createLogger } from "../../../lib/logger.js";
 import { createClerkWebhookVerifier } from "../../../lib/webhooks/verify-clerk-webhook.js";
 import { withDeadline } from "../../../lib/with-deadline.js";
 import { clerkEnvelope, clerkUser, clerkUserDeleted, signDelivery, testSigningSecret } from "../../support/clerk-fixtures.js";
-import { serveHandler } from "../../support/http.js";
+import { rawRequest, serveHandler } from "../../support/http.js";
 import { startInngestEventApi } from "../../support/inngest-event-api.js";
 
 const maxBodyBytes = 16 * 1024;
@@ -22,6 +22,7 @@ beforeAll(async () => {
     isDev: false,
     baseUrl: eventApi.baseUrl,
     sendTimeoutMs: 3_000,
+    apiSendTimeoutMs: 400,
   }, createLogger("silent"));
   endpoint = await serveHandler(
     createClerkWebhookHandler({
@@ -198,6 +199,44 @@ describe("POST /api/webhooks/clerk: every rejection sends nothing to Inngest", (
       duplex: "half",
     } as RequestInit);
     await expectProblem(response, 413, "/problems/payload-too-large");
+  });
+
+  it("answers 413 at once to a declared Content-Length over the cap, and 408 to a body that stalls", async () => {
+    const slowEndpoint = await serveHandler(
+      createClerkWebhookHandler({
+        verify: createClerkWebhookVerifier(testSigningSecret),
+        sendEvent: async () => undefined,
+        maxBodyBytes,
+        bodyReadTimeoutMs: 300,
+        logger: createLogger("silent"),
+      }),
+    );
+    try {
+      const url = new URL(slowEndpoint.url);
+      const { headers } = userCreated();
+      const head = (contentLength: number) => [
+        "POST /api/webhooks/clerk HTTP/1.1",
+        `Host: ${url.host}`,
+        "Content-Type: application/json",
+        ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+        `Content-Length: ${contentLength}`,
+        "",
+      ];
+      let started = performance.now();
+      const tooLarge = await rawRequest(url, [...head(maxBodyBytes + 1), "{"]);
+      expect(tooLarge.statusLine).toBe("HTTP/1.1 413 Payload Too Large");
+      expect(performance.now() - started).toBeLessThan(300);
+
+      started = performance.now();
+      const stalled = await rawRequest(url, [...head(2_000), '{"type":"user.created",']);
+      expect(stalled.statusLine).toBe("HTTP/1.1 408 Request Timeout");
+      expect(stalled.headers.connection).toBe("close");
+      expect(JSON.parse(stalled.body)).toMatchObject({ type: "/problems/request-timeout" });
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(eventApi.received).toHaveLength(0);
+    } finally {
+      await slowEndpoint.close();
+    }
   });
 
   it.each(["GET", "PUT", "DELETE"])("answers %s with 405 and Allow: POST", async (method) => {

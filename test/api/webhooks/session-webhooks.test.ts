@@ -33,6 +33,7 @@ beforeAll(async () => {
       isDev: false,
       baseUrl: eventApi.baseUrl,
       sendTimeoutMs: 3_000,
+      apiSendTimeoutMs: 400,
     },
     createLogger("silent"),
   );

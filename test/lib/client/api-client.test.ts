@@ -40,7 +40,9 @@ describe("the typed frontend client, against the real routes", () => {
       displayName: "Cee",
       preferences: { theme: "light" },
     });
-    expect((await client.exportMe()).user).toMatchObject({ _id: "user_c" });
+    const exported = await client.exportMe();
+    expect(exported.version).toBe(1);
+    expect(exported.user).toMatchObject({ id: "user_c", profile: { displayName: "Cee" } });
   });
 
   it("turns problem+json into ApiError with the stable type", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appEventFor } from "../../../lib/sync/app-event-for.js";
+import { appEventFor, sameValue } from "../../../lib/sync/app-event-for.js";
 import type { UserSnapshot } from "../../../lib/sync/types.js";
 
 const now = new Date("2026-11-23T12:00:00Z");
@@ -43,6 +43,37 @@ describe("appEventFor: what a sync write announces", () => {
     const event = appEventFor("user_1", { kind: "update", snapshot: next, expectedVersion: 1_000 }, snapshot(), origin, now);
     expect(event?.id).toBe("app/user.updated:user_1:2000");
     expect(event?.data.changedFields).toEqual(["firstName", "publicMetadata", "banned"]);
+  });
+
+  it("compares metadata by value: the same metadata with its keys in another order is no change", () => {
+    // Inngest hands payloads back with sorted keys; MongoDB keeps the order they were written in.
+    const stored = snapshot({ publicMetadata: { role: "admin", plan: { tier: "pro", seats: 5, tags: ["a", "b"] }, since: null } });
+    const resorted = snapshot({
+      publicMetadata: { plan: { seats: 5, tags: ["a", "b"], tier: "pro" }, role: "admin", since: null },
+      firstName: "Ada",
+      clerkUpdatedAt: new Date(2_000),
+    });
+    expect(JSON.stringify(stored.publicMetadata)).not.toBe(JSON.stringify(resorted.publicMetadata));
+    expect(appEventFor("user_1", { kind: "update", snapshot: resorted, expectedVersion: 1_000 }, stored, origin, now)).toBeNull();
+
+    const reordered = snapshot({ publicMetadata: { plan: { tags: ["b", "a"], tier: "pro", seats: 5 }, role: "admin", since: null }, clerkUpdatedAt: new Date(3_000) });
+    expect(appEventFor("user_1", { kind: "update", snapshot: reordered, expectedVersion: 1_000 }, stored, origin, now)?.data.changedFields).toEqual([
+      "publicMetadata",
+    ]);
+  });
+
+  it.each([
+    [{ a: 1, b: { c: [1, { d: 2, e: 3 }] } }, { b: { c: [1, { e: 3, d: 2 }] }, a: 1 }, true],
+    [{ a: 1 }, { a: 1, b: undefined }, true],
+    [undefined, null, true],
+    [new Date(5), new Date(5), true],
+    [{ a: 1 }, { a: "1" }, false],
+    [[1, 2], [2, 1], false],
+    [{ a: null }, {}, false],
+    [{ a: [] }, { a: {} }, false],
+  ])("sameValue(%j, %j) is %s", (a, b, expected) => {
+    expect(sameValue(a, b)).toBe(expected);
+    expect(sameValue(b, a)).toBe(expected);
   });
 
   it("announces nothing when only fields consumers do not see changed", () => {
