@@ -31,6 +31,16 @@ export default tseslint.config(
     },
   },
   {
+    // The browser client runs in the frontend: it may take types from the server code, never code.
+    files: ["client/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/lib/**", "**/api/**", "**/inngest/**", "**/scripts/**"], allowTypeImports: true }] },
+      ],
+    },
+  },
+  {
     files: ["inngest/**/*.ts"],
     rules: { "no-restricted-imports": ["error", { patterns: ["**/api/**", "**/scripts/**"] }] },
   },

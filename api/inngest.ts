@@ -12,27 +12,26 @@ export default lazyHandler(async () => {
     { createLogger },
     { createInngestClient },
     { createInngestHandler },
-    { connectActivityStore },
     { createMailer },
     { sharedAppEventPublisher },
-    { connectMaintenanceServices },
+    { createSyncCore },
   ] = await Promise.all([
     import("../lib/config.js"),
     import("../lib/logger.js"),
     import("../inngest/client.js"),
     import("../inngest/serve.js"),
-    import("../lib/activity/connect-activity-store.js"),
     import("../lib/email/mailer.js"),
     import("../lib/nats/shared-app-event-publisher.js"),
-    import("../lib/reconcile/maintenance-services.js"),
+    import("../lib/sync-core.js"),
   ]);
   const config = getConfig();
   const logger = createLogger(config.logLevel).child({ route: "inngest" });
   const inngest = createInngestClient(config.inngest, logger);
 
-  let services: ReturnType<typeof connectMaintenanceServices> | undefined;
+  // The sync core connects with the first run that needs it; a failed connect is retried by the next.
+  let services: ReturnType<typeof createSyncCore> | undefined;
   const maintenance = () => {
-    services ??= connectMaintenanceServices(config, logger, (events) => inngest.send(events)).catch((error: unknown) => {
+    services ??= createSyncCore(config, { logger, sendEvents: (events) => inngest.send(events) }).catch((error: unknown) => {
       services = undefined;
       throw error;
     });
@@ -45,7 +44,7 @@ export default lazyHandler(async () => {
     outbox: async () => (await maintenance()).outbox,
     audit: async () => (await maintenance()).audit,
     maintenance,
-    activity: () => connectActivityStore(config.mongo),
+    activity: async () => (await maintenance()).activityStore,
     welcomeEmail: {
       users: async () => (await maintenance()).users,
       mailer: async () => (mailer ??= createMailer({ ...config.email, logger: logger.child({ component: "mailer" }) })),

@@ -6,15 +6,12 @@
  */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createClerkUserDirectory } from "../lib/clerk/clerk-user-directory.js";
 import { ConfigError, parseSyncCliConfig } from "../lib/config.js";
-import { closeMongoConnections, connectMongo } from "../lib/db/connection.js";
+import { closeMongoConnections } from "../lib/db/connection.js";
 import { createLogger } from "../lib/logger.js";
 import type { ReconcileCounts } from "../lib/reconcile/counts.js";
-import { createRunReports } from "../lib/reconcile/run-reports.js";
 import { runReconciliation } from "../lib/reconcile/run-reconciliation.js";
-import { userModelFor } from "../lib/users/user-model.js";
-import { createUserStore } from "../lib/users/user-store.js";
+import { createSyncCore } from "../lib/sync-core.js";
 
 const usage = "usage: npm run sync [-- --dry-run]";
 
@@ -39,25 +36,25 @@ async function main(): Promise<number> {
   }
 
   const logger = createLogger(process.env.LOG_LEVEL ?? "warn", { write: (line: string) => void process.stderr.write(line) });
-  const connection = await connectMongo(config.mongo);
+  // The CLI has no Inngest: app events stay in the users' outboxes for the sweep (publish-pending-app-events).
+  const core = await createSyncCore(config, {
+    logger,
+    sendEvents: () => Promise.reject(new Error("npm run sync does not publish app events: the outbox sweep does")),
+  });
   try {
-    const users = userModelFor(connection);
-    const directory = createClerkUserDirectory({
-      apiUrl: config.clerk.apiUrl,
-      secretKey: config.clerk.secretKey,
-      maxRequestsPer10Seconds: config.reconcile.maxClerkRequestsPer10Seconds,
-    });
+    const { directory, reports } = core;
     const total = await directory.count();
     const progress = createProgressBar(total);
-    const reports = createRunReports(connection);
     const runId = `cli-${new Date().toISOString()}`;
     if (!dryRun) await reports.start(runId, "cli", false);
 
     const started = Date.now();
     const counts = await runReconciliation(
-      { directory, store: createUserStore(users), users, logger },
+      { directory, store: core.store, users: core.users, logger },
       {
         dryRun,
+        // The audit trail names the run that made each change.
+        runId,
         onProgress: ({ phase, counts: sofar }) => progress.update(phase, sofar),
         onDrift: (drift) => {
           if (!dryRun) return;

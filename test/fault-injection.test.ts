@@ -5,13 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClerkWebhookHandler } from "../api/webhooks/clerk.js";
 import { createInngestClient } from "../inngest/client.js";
 import { clerkUserSchema } from "../lib/clerk/user-payload.js";
-import { createClerkUserDirectory } from "../lib/clerk/clerk-user-directory.js";
-import { createAuditLog } from "../lib/audit/audit-log.js";
-import { createOutboxPublisher } from "../lib/events/outbox.js";
 import { createLogger } from "../lib/logger.js";
-import { createRunReports } from "../lib/reconcile/run-reports.js";
+import { createSyncCore } from "../lib/sync-core.js";
 import { toUserSnapshot } from "../lib/sync/to-user-snapshot.js";
-import { createUserStore, type UserStore } from "../lib/users/user-store.js";
+import type { UserStore } from "../lib/users/user-store.js";
 import { createClerkWebhookVerifier } from "../lib/webhooks/verify-clerk-webhook.js";
 import { startClerkBackendApi } from "./support/clerk-backend-api.js";
 import { clerkEnvelope, clerkUser, clerkUserDeleted, signDelivery, testSigningSecret } from "./support/clerk-fixtures.js";
@@ -151,7 +148,12 @@ describe("fault injection: convergence to Clerk's truth", () => {
     const { events, truth, deleted } = simulateClerk(random);
     const { deliveries, lost } = planDeliveries(events, random);
 
-    const real = createUserStore(db.users());
+    // The sync core as every entry point builds it (an audited store), against the Clerk stand-in.
+    const core = await createSyncCore(
+      { mongo: db.config, clerk: { apiUrl: clerk.url, secretKey: testSecretKey }, reconcile: { maxClerkRequestsPer10Seconds: 100_000 } },
+      { logger: createLogger("silent"), sendEvents: async () => {} },
+    );
+    const real = core.store;
     const faulty: UserStore = {
       async apply(event) {
         const fault = faultContext.getStore()?.fault;
@@ -162,16 +164,7 @@ describe("fault injection: convergence to Clerk's truth", () => {
       },
       applyBatch: (events, options) => real.applyBatch(events, options),
     };
-    const maintenance = async () => ({
-      users: db.users(),
-      store: real,
-      directory: createClerkUserDirectory({ apiUrl: clerk.url, secretKey: testSecretKey, maxRequestsPer10Seconds: 100_000 }),
-      reports: createRunReports(db.connection()),
-      audit: createAuditLog(db.connection()),
-      outbox: createOutboxPublisher(db.users(), async () => {}),
-      logger: createLogger("silent"),
-    });
-    const { engineFor, engineById } = syncFunctionEngines(async () => faulty, maintenance);
+    const { engineFor, engineById } = syncFunctionEngines(async () => faulty, async () => core);
 
     const injected = { webhook503: 0, faultsBeforeWrite: 0, faultsAfterWrite: 0, retries: 0, runsExhausted: 0 };
     const queue = [...deliveries];

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { ApiError } from "../../lib/client/api-client";
+import type { ApiError } from "../../client/api-client";
 import { ProblemNotice } from "./ProblemNotice";
 import { asApiError, useApiClient } from "./useMe";
 

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import type { ActivityView, ApiError } from "../../lib/client/api-client";
+import type { ActivityView, ApiError } from "../../client/api-client";
 import { ProblemNotice } from "./ProblemNotice";
 import { asApiError, useApiClient } from "./useMe";
 

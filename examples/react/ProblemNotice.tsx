@@ -1,6 +1,6 @@
 import { useAuth } from "@clerk/react";
 import { useEffect, useState } from "react";
-import type { ApiError } from "../../lib/client/api-client";
+import type { ApiError } from "../../client/api-client";
 
 /**
  * What a failed call means for the person using the app, by status (clients branch on the

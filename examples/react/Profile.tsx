@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import type { ApiError, ProfilePatch, UserView } from "../../lib/client/api-client";
+import type { ApiError, ProfilePatch, UserView } from "../../client/api-client";
 import { ProblemNotice } from "./ProblemNotice";
 import { asApiError } from "./useMe";
 

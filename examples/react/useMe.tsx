@@ -1,9 +1,9 @@
-// Hooks over the project's typed client (lib/client/api-client.ts): the API client bound to
+// Hooks over the project's typed client (client/api-client.ts): the API client bound to
 // Clerk's session token, and the signed-in user's profile from /api/me.
 // Copy into your frontend (React 18+, @clerk/react); import the client from where it lives there.
 import { useAuth } from "@clerk/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { ApiError, createApiClient, type ProfilePatch, type UserView } from "../../lib/client/api-client";
+import { ApiError, createApiClient, type ProfilePatch, type UserView } from "../../client/api-client";
 
 export const apiUrl = import.meta.env.VITE_API_URL || "http://localhost:3000";
 

@@ -5,7 +5,7 @@ import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
 import type { AuditLog } from "../../lib/audit/audit-log.js";
 import type { OutboxPublisher } from "../../lib/events/outbox.js";
 import type { SyncEvent, SyncOrigin } from "../../lib/sync/types.js";
-import type { MaintenanceServices } from "../../lib/reconcile/maintenance-services.js";
+import type { SyncCore as MaintenanceServices } from "../../lib/sync-core.js";
 import type { UserStore } from "../../lib/users/user-store.js";
 import { formatIssues } from "../../lib/validation/format-issues.js";
 

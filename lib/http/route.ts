@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { waitUntil } from "@vercel/functions";
 import { ClerkUnavailableError } from "../clerk/clerk-users-api.js";
+import { EventBusUnavailableError } from "../events/event-bus-unavailable-error.js";
 import type { Logger } from "../logger.js";
 import { setRateLimitHeaders } from "../rate-limit/rate-limit-headers.js";
 import type { Services } from "../services.js";
@@ -168,6 +169,10 @@ export function serveRoute(route: Route, deps: RouteDependencies) {
     } catch (error) {
       if (error instanceof ProblemError) {
         sendProblem(res, error.key, error.details);
+        return;
+      }
+      if (error instanceof EventBusUnavailableError) {
+        sendProblem(res, "eventBusUnavailable", { headers: { "retry-after": "5" } });
         return;
       }
       if (error instanceof ClerkUnavailableError) {

@@ -97,3 +97,70 @@ describe("authentication before the database", () => {
     expect(connections).toBeGreaterThan(0);
   });
 });
+
+/** Only Clerk's verdict on a token is a 401: a check that could not run is an outage, said as one. */
+describe("when token verification itself fails", () => {
+  let tokens: Awaited<ReturnType<typeof createTokenFactory>>;
+  beforeAll(async () => {
+    tokens = await createTokenFactory();
+  });
+
+  async function serveWith(gate: RequestGate) {
+    return serveHandler(serveRoute(meRoute, { gate: async () => gate, services: () => Promise.reject(new Error("not reached")) }));
+  }
+
+  it("answers 503 authentication-unavailable, not 401, when Clerk's keys cannot be loaded", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise((resolve) => closed.close(resolve));
+    // No CLERK_JWT_KEY: Clerk fetches its JWKS from the Backend API, which is down.
+    const config = parseConfig({
+      MONGODB_URI: "mongodb://127.0.0.1:9/",
+      CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
+      CLERK_SECRET_KEY: testSecretKey,
+      CLERK_PUBLISHABLE_KEY: testPublishableKey,
+      CLERK_AUTHORIZED_PARTIES: frontendOrigin,
+      CLERK_API_URL: `http://127.0.0.1:${port}`,
+      INNGEST_DEV: "1",
+      LOG_LEVEL: "silent",
+    });
+    const lines: string[] = [];
+    const gate = await createRequestGate(config, createLogger("error", { write: (line: string) => void lines.push(line) }));
+    const server = await serveWith(gate);
+    try {
+      const response = await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${await tokens.sign({ userId: "user_a" })}` } });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("5");
+      expect(((await response.json()) as { type: string }).type).toBe("/problems/authentication-unavailable");
+      expect(lines.join("")).toContain("Clerk could not check the session token");
+    } finally {
+      await server.close();
+      await gate.close();
+    }
+  });
+
+  it("answers 500 with a log line, not 401, when verification throws", async () => {
+    const config = parseConfig({
+      MONGODB_URI: "mongodb://127.0.0.1:9/",
+      CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
+      CLERK_SECRET_KEY: testSecretKey,
+      CLERK_PUBLISHABLE_KEY: testPublishableKey,
+      CLERK_JWT_KEY: tokens.jwtKey,
+      INNGEST_DEV: "1",
+    });
+    const lines: string[] = [];
+    const real = await createRequestGate(config, createLogger("error", { write: (line: string) => void lines.push(line) }));
+    const crashing: RequestGate = { ...real, authenticate: () => Promise.reject(new TypeError("a bug in verification")) };
+    const server = await serveWith(crashing);
+    try {
+      const response = await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${await tokens.sign({ userId: "user_a" })}` } });
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { type: string }).type).toBe("/problems/internal");
+      expect(lines.join("")).toContain("a bug in verification");
+    } finally {
+      await server.close();
+      await real.close();
+    }
+  });
+});

@@ -68,6 +68,15 @@ describe("npm run sync (backfill / manual reconciliation)", () => {
     expect((await sync()).stdout).toMatch(/created 0, updated 0, tombstoned 0, unchanged 7, failed 0/);
   });
 
+  it("leaves an audit entry for every change it repairs, as every other write path does", async () => {
+    clerk.users.set("user_cli0", clerkUser({ id: "user_cli0", createdAt: 0, updatedAt: 20, firstName: "Renamed" }));
+    expect((await sync()).code).toBe(0);
+    const audit = db.connection().collection("sync_audit");
+    const records = await audit.find({ source: "reconcile", decision: "applied" }).toArray();
+    expect(records.map((record) => record.userId).sort()).toEqual(["user_cli0", "user_cli1", "user_cli2", "user_cli3", "user_cli4", "user_cli5", "user_cli6"]);
+    expect(records.every((record) => typeof record.sourceEventId === "string" && record.sourceEventId.startsWith("cli-"))).toBe(true);
+  });
+
   it("exits non-zero when a user fails", async () => {
     clerk.users.set("user_broken", { id: "user_broken", created_at: 99 } as never);
     const result = await sync();

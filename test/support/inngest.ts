@@ -4,7 +4,7 @@ import { createFunctions } from "../../inngest/functions/index.js";
 import type { FunctionDeps } from "../../inngest/functions/apply-clerk-user-event.js";
 import type { AuditLog } from "../../lib/audit/audit-log.js";
 import type { OutboxPublisher } from "../../lib/events/outbox.js";
-import type { MaintenanceServices } from "../../lib/reconcile/maintenance-services.js";
+import type { SyncCore } from "../../lib/sync-core.js";
 import type { UserStore } from "../../lib/users/user-store.js";
 import { createLogger } from "../../lib/logger.js";
 
@@ -36,7 +36,7 @@ const unobserved = {
 
 export function syncFunctionEngines(
   users: () => Promise<UserStore>,
-  maintenance: () => Promise<MaintenanceServices> = () => Promise.reject(new Error("no maintenance services in this test")),
+  maintenance: () => Promise<SyncCore> = () => Promise.reject(new Error("no maintenance services in this test")),
   observed: Partial<Pick<FunctionDeps, "outbox" | "audit">> = {},
 ) {
   const inngest = createInngestClient(testInngestConfig, createLogger("silent"));

@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createClerkUserDirectory } from "../../../lib/clerk/clerk-user-directory.js";
 import { createAuditLog } from "../../../lib/audit/audit-log.js";
-import { createOutboxPublisher } from "../../../lib/events/outbox.js";
 import { createLogger } from "../../../lib/logger.js";
-import type { MaintenanceServices } from "../../../lib/reconcile/maintenance-services.js";
+import { createSyncCore, type SyncCore } from "../../../lib/sync-core.js";
 import { activityModelFor } from "../../../lib/activity/activity-model.js";
 import { createRunReports } from "../../../lib/reconcile/run-reports.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
@@ -18,15 +16,13 @@ import { useTestDatabase } from "../../support/mongo.js";
 const db = useTestDatabase();
 const clerkApi = useClerkBackendApi(testSecretKey);
 
-const maintenance = async (): Promise<MaintenanceServices> => ({
-  users: db.users(),
-  store: createUserStore(db.users()),
-  directory: createClerkUserDirectory({ apiUrl: clerkApi().url, secretKey: testSecretKey, maxRequestsPer10Seconds: 10_000 }),
-  reports: createRunReports(db.connection()),
-  audit: createAuditLog(db.connection()),
-  outbox: createOutboxPublisher(db.users(), async () => {}),
-  logger: createLogger("silent"),
-});
+let core: Promise<SyncCore> | undefined;
+/** The sync core as every entry point builds it, against the Clerk stand-in (app events go nowhere here). */
+const maintenance = () =>
+  (core ??= createSyncCore(
+    { mongo: db.config, clerk: { apiUrl: clerkApi().url, secretKey: testSecretKey }, reconcile: { maxClerkRequestsPer10Seconds: 10_000 } },
+    { logger: createLogger("silent"), sendEvents: async () => {} },
+  ));
 const { functions, inngest, engineById } = syncFunctionEngines(async () => createUserStore(db.users()), maintenance);
 const store = (id: string, updatedAt = 1) =>
   createUserStore(db.users()).apply({ kind: "upsert", userId: id, snapshot: toUserSnapshot(clerkUserSchema.parse(clerkUser({ id, updatedAt }))) });

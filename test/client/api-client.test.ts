@@ -1,14 +1,14 @@
 import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { meExportRoute } from "../../../api/me/export.js";
-import { meRoute } from "../../../api/me/index.js";
-import { userByIdRoute } from "../../../api/users/[id].js";
-import { usersRoute } from "../../../api/users/index.js";
-import { ApiError, createApiClient, type UserView } from "../../../lib/client/api-client.js";
-import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
-import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
-import { useTestApi } from "../../support/api.js";
-import { clerkUser } from "../../support/clerk-fixtures.js";
-import { useTestDatabase } from "../../support/mongo.js";
+import { meExportRoute } from "../../api/me/export.js";
+import { meRoute } from "../../api/me/index.js";
+import { userByIdRoute } from "../../api/users/[id].js";
+import { usersRoute } from "../../api/users/index.js";
+import { ApiError, createApiClient, type UserView } from "../../client/api-client.js";
+import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
+import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
+import { useTestApi } from "../support/api.js";
+import { clerkUser } from "../support/clerk-fixtures.js";
+import { useTestDatabase } from "../support/mongo.js";
 
 const db = useTestDatabase();
 const api = useTestApi(db);

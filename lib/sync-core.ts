@@ -1,0 +1,68 @@
+import type { Connection } from "mongoose";
+import { type ActivityModel, activityModelFor } from "./activity/activity-model.js";
+import { type ActivityStore, createActivityStore } from "./activity/activity-store.js";
+import { type AuditLog, createAuditLog } from "./audit/audit-log.js";
+import { type ClerkUserDirectory, createClerkUserDirectory } from "./clerk/clerk-user-directory.js";
+import type { Config } from "./config.js";
+import { connectMongo } from "./db/connection.js";
+import { createOutboxPublisher, type OutboxPublisher } from "./events/outbox.js";
+import type { Logger } from "./logger.js";
+import { createRunReports, type RunReports } from "./reconcile/run-reports.js";
+import type { AppEvent } from "./sync/types.js";
+import { type UserModel, userModelFor } from "./users/user-model.js";
+import { createUserStore, type UserStore } from "./users/user-store.js";
+
+/** What the core needs from the configuration: the full `Config`, or the sync CLI's subset. */
+export interface SyncCoreConfig {
+  mongo: Config["mongo"];
+  clerk: Pick<Config["clerk"], "apiUrl" | "secretKey">;
+  reconcile: Pick<Config["reconcile"], "maxClerkRequestsPer10Seconds">;
+}
+
+/**
+ * The sync core: every model and store that applies Clerk's truth to MongoDB, wired one
+ * way for every entry point (the API, the Inngest functions, `npm run sync`, benches and
+ * tests). The store always writes the audit trail: no entry point can apply a change
+ * without leaving a record of it.
+ */
+export interface SyncCore {
+  connection: Connection;
+  users: UserModel;
+  activity: ActivityModel;
+  activityStore: ActivityStore;
+  audit: AuditLog;
+  store: UserStore;
+  outbox: OutboxPublisher;
+  reports: RunReports;
+  /** Clerk's user list, paced for reconciliation. */
+  directory: ClerkUserDirectory;
+  logger: Logger;
+}
+
+export interface SyncCoreDeps {
+  logger: Logger;
+  /** Hands app events to Inngest (the outbox publishes through it). */
+  sendEvents: (events: AppEvent[]) => Promise<unknown>;
+}
+
+export async function createSyncCore(config: SyncCoreConfig, { logger, sendEvents }: SyncCoreDeps): Promise<SyncCore> {
+  const connection = await connectMongo(config.mongo);
+  const users = userModelFor(connection);
+  const audit = createAuditLog(connection);
+  return {
+    connection,
+    users,
+    activity: activityModelFor(connection),
+    activityStore: createActivityStore(connection),
+    audit,
+    store: createUserStore(users, { audit }),
+    outbox: createOutboxPublisher(users, sendEvents),
+    reports: createRunReports(connection),
+    directory: createClerkUserDirectory({
+      apiUrl: config.clerk.apiUrl,
+      secretKey: config.clerk.secretKey,
+      maxRequestsPer10Seconds: config.reconcile.maxClerkRequestsPer10Seconds,
+    }),
+    logger,
+  };
+}
