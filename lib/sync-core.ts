@@ -7,6 +7,10 @@ import type { Config } from "./config.js";
 import { connectMongo } from "./db/connection.js";
 import { createOutboxPublisher, type OutboxPublisher } from "./events/outbox.js";
 import type { Logger } from "./logger.js";
+import { type MembershipModel, membershipModelFor } from "./organizations/membership-model.js";
+import { createMembershipStore, type MembershipStore } from "./organizations/membership-store.js";
+import { type OrganizationModel, organizationModelFor } from "./organizations/organization-model.js";
+import { createOrganizationStore, type OrganizationStore } from "./organizations/organization-store.js";
 import { createRunReports, type RunReports } from "./reconcile/run-reports.js";
 import type { AppEvent } from "./sync/types.js";
 import { type UserModel, userModelFor } from "./users/user-model.js";
@@ -22,8 +26,9 @@ export interface SyncCoreConfig {
 /**
  * The sync core: every model and store that applies Clerk's truth to MongoDB, wired one
  * way for every entry point (the API, the Inngest functions, `npm run sync`, benches and
- * tests). The store always writes the audit trail: no entry point can apply a change
- * without leaving a record of it.
+ * tests). The stores always write the audit trail: no entry point can apply a change
+ * without leaving a record of it. A user's or organization's deletion ends their memberships
+ * whichever path delivered it.
  */
 export interface SyncCore {
   connection: Connection;
@@ -32,6 +37,10 @@ export interface SyncCore {
   activityStore: ActivityStore;
   audit: AuditLog;
   store: UserStore;
+  organizations: OrganizationModel;
+  organizationStore: OrganizationStore;
+  memberships: MembershipModel;
+  membershipStore: MembershipStore;
   outbox: OutboxPublisher;
   reports: RunReports;
   /** Clerk's user list, paced for reconciliation. */
@@ -49,13 +58,20 @@ export async function createSyncCore(config: SyncCoreConfig, { logger, sendEvent
   const connection = await connectMongo(config.mongo);
   const users = userModelFor(connection);
   const audit = createAuditLog(connection);
+  const organizations = organizationModelFor(connection);
+  const memberships = membershipModelFor(connection);
+  const membershipStore = createMembershipStore(memberships, { organizations, users, audit });
   return {
     connection,
     users,
     activity: activityModelFor(connection),
     activityStore: createActivityStore(connection),
     audit,
-    store: createUserStore(users, { audit }),
+    store: createUserStore(users, { audit, onDeleted: (userId, deletedAt, origin) => membershipStore.endForUser(userId, deletedAt, origin) }),
+    organizations,
+    organizationStore: createOrganizationStore(organizations, { memberships: membershipStore, audit }),
+    memberships,
+    membershipStore,
     outbox: createOutboxPublisher(users, sendEvents),
     reports: createRunReports(connection),
     directory: createClerkUserDirectory({

@@ -1,14 +1,20 @@
 import { type Connection, type InferRawDocType, type Model, Schema, Types } from "mongoose";
 import type { AuditEntry, AuditSink } from "../users/user-store.js";
 
+/** What a record is about: a user (the default), an organization, or a membership (`userId` then holds `<organizationId>:<userId>`). */
+export type AuditEntity = "user" | "organization" | "membership";
+
 /** Every sync decision, or a failed or rejected sync, as the audit trail keeps it. */
 export type AuditRecordInput = Omit<AuditEntry, "decision"> & {
-  decision: AuditEntry["decision"] | "rejected" | "failed";
+  decision: AuditEntry["decision"] | "rejected" | "failed" | "superseded" | "removed" | "organization-deleted" | "user-deleted";
+  entity?: AuditEntity;
   detail?: string;
 };
 
 const auditSchemaDefinition = {
+  /** The id of the record the decision is about (see AuditEntity). */
   userId: { type: String, required: true },
+  entity: { type: String },
   source: { type: String, required: true },
   sourceEventId: { type: String, default: null },
   decision: { type: String, required: true },

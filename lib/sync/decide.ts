@@ -1,13 +1,14 @@
-import type { StoredSyncState, SyncDecision, SyncEvent } from "./types.js";
+import type { EntityChange, StoredSyncState, SyncDecision } from "./types.js";
 
 /**
  * The sync rules, with no I/O. Given what is stored and what Clerk reported, decide
  * what to write. The guarantees every path relies on:
  * - idempotent: an event whose version is already stored is a duplicate;
  * - ordered: an event older (by Clerk's `updated_at`) than what is stored is stale;
- * - final deletion: Clerk never reuses a user id, so once tombstoned, nothing revives it.
+ * - final deletion: Clerk never reuses a user (or organization) id, so once tombstoned, nothing revives it.
+ * The same rules serve every entity versioned by Clerk's `updated_at`: users and organizations.
  */
-export function decide(stored: StoredSyncState | null, event: SyncEvent): SyncDecision {
+export function decide<Snapshot extends { clerkUpdatedAt: Date }>(stored: StoredSyncState | null, event: EntityChange<Snapshot>): SyncDecision<Snapshot> {
   if (event.kind === "delete") return decideDelete(stored, event.deletedAt);
   const { snapshot } = event;
   if (!stored) return { kind: "insert", snapshot };
@@ -19,7 +20,7 @@ export function decide(stored: StoredSyncState | null, event: SyncEvent): SyncDe
   return { kind: "update", snapshot, expectedVersion: stored.version };
 }
 
-function decideDelete(stored: StoredSyncState | null, deletedAt: Date): SyncDecision {
+function decideDelete<Snapshot>(stored: StoredSyncState | null, deletedAt: Date): SyncDecision<Snapshot> {
   if (!stored) return { kind: "insert-tombstone", deletedAt };
   if (stored.kind === "tombstoned") return { kind: "skip", reason: "duplicate" };
   return { kind: "tombstone", deletedAt };

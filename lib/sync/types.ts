@@ -33,15 +33,18 @@ export type SyncEvent = (
  */
 export type StoredSyncState = { kind: "live"; version: number } | { kind: "tombstoned"; deletedAt: Date };
 
-/** What an event does to the stored user. Writes carry the state they expect (compare-and-set). */
-export type SyncDecision =
-  | { kind: "insert"; snapshot: UserSnapshot }
-  | { kind: "update"; snapshot: UserSnapshot; expectedVersion: number }
+/** The change the rules look at, for any entity versioned by Clerk's `updated_at` (users, organizations). */
+export type EntityChange<Snapshot extends { clerkUpdatedAt: Date }> = { kind: "upsert"; snapshot: Snapshot } | { kind: "delete"; deletedAt: Date };
+
+/** What an event does to the stored entity. Writes carry the state they expect (compare-and-set). */
+export type SyncDecision<Snapshot = UserSnapshot> =
+  | { kind: "insert"; snapshot: Snapshot }
+  | { kind: "update"; snapshot: Snapshot; expectedVersion: number }
   | { kind: "tombstone"; deletedAt: Date }
   | { kind: "insert-tombstone"; deletedAt: Date }
   | { kind: "skip"; reason: SkipReason };
 
-export type SyncWrite = Exclude<SyncDecision, { kind: "skip" }>;
+export type SyncWrite<Snapshot = UserSnapshot> = Exclude<SyncDecision<Snapshot>, { kind: "skip" }>;
 
 export type SkipReason = "duplicate" | "stale" | "tombstoned";
 

@@ -40,7 +40,17 @@ export interface UserStore {
  * (compare-and-set). If a concurrent writer got there first, the write misses, and we
  * read again and re-decide: the rules, not the timing, pick the winner.
  */
-export function createUserStore(users: UserModel, { audit }: { audit?: AuditSink } = {}): UserStore {
+export interface UserStoreOptions {
+  audit?: AuditSink;
+  /**
+   * Runs after every deletion event is applied, whatever its outcome (a duplicate too): what
+   * a deleted user ends elsewhere (their memberships). It must be idempotent; running it on
+   * duplicates is what lets a retry finish a cascade a crash interrupted.
+   */
+  onDeleted?: (userId: string, deletedAt: Date, origin: SyncEvent["origin"]) => Promise<unknown>;
+}
+
+export function createUserStore(users: UserModel, { audit, onDeleted }: UserStoreOptions = {}): UserStore {
   async function read(userId: string): Promise<StoredUser | null> {
     return users.findById(userId, withoutOutbox).lean<StoredUser>();
   }
@@ -67,6 +77,12 @@ export function createUserStore(users: UserModel, { audit }: { audit?: AuditSink
   }
 
   async function apply(event: SyncEvent): Promise<SyncOutcome> {
+    const outcome = await decideAndWrite(event);
+    if (event.kind === "delete") await onDeleted?.(event.userId, event.deletedAt, event.origin);
+    return outcome;
+  }
+
+  async function decideAndWrite(event: SyncEvent): Promise<SyncOutcome> {
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
       const previous = await read(event.userId);
       const decision = decide(previous ? stateOf(previous) : null, event);
@@ -96,7 +112,11 @@ export function createUserStore(users: UserModel, { audit }: { audit?: AuditSink
     });
     const outcomes = decisions.map((decision) => (decision.kind === "skip" ? ({ kind: "skipped", reason: decision.reason } as const) : outcomeOf(decision)));
     const pending = decisions.flatMap((decision, index) => (decision.kind === "skip" ? [] : [{ index, decision }]));
-    if (options.dryRun || pending.length === 0) return outcomes;
+    if (options.dryRun) return outcomes;
+    if (pending.length === 0) {
+      await cascadeDeletions(events, new Set());
+      return outcomes;
+    }
 
     const operations = pending.map(({ index, decision }) => {
       const event = events[index] as SyncEvent;
@@ -113,10 +133,20 @@ export function createUserStore(users: UserModel, { audit }: { audit?: AuditSink
     }
     // Audited here: what the bulk write applied. Users that raced are audited by apply().
     await audit?.record(pending.slice(0, settledUpTo).map(({ index }) => auditEntry(events[index] as SyncEvent, outcomes[index] as SyncOutcome)));
-    for (const { index } of pending.slice(settledUpTo)) {
+    const raced = pending.slice(settledUpTo).map(({ index }) => index);
+    for (const index of raced) {
       outcomes[index] = await apply(events[index] as SyncEvent);
     }
+    await cascadeDeletions(events, new Set(raced));
     return outcomes;
+  }
+
+  /** The `onDeleted` hook for a batch's deletions (those settled by `apply` ran it already). */
+  async function cascadeDeletions(events: readonly SyncEvent[], alreadyRun: ReadonlySet<number>): Promise<void> {
+    if (!onDeleted) return;
+    for (const [index, event] of events.entries()) {
+      if (event.kind === "delete" && !alreadyRun.has(index)) await onDeleted(event.userId, event.deletedAt, event.origin);
+    }
   }
 
   return { apply, applyBatch };

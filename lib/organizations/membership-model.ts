@@ -1,0 +1,45 @@
+import { type Connection, type InferRawDocType, type Model, Schema } from "mongoose";
+
+/**
+ * A user's membership of an organization, one document per (organization, user) pair:
+ * `_id` is `<organizationId>:<userId>`, so the pair is unique by the primary key itself (no
+ * partial index, which FerretDB lacks, and no second document a race could create).
+ *
+ * It holds the Clerk membership it currently reflects (`membershipId`, `generation` = that
+ * membership's `created_at`, `clerkUpdatedAt` = its version): a member removed and re-added
+ * gets a new Clerk membership id, which replaces the old one here, while a late event of the
+ * old id changes nothing (lib/sync/decide-membership.ts). `removedAt` set: not a member.
+ */
+const membershipSchemaDefinition = {
+  _id: { type: String, required: true },
+  organizationId: { type: String, required: true },
+  userId: { type: String, required: true },
+  membershipId: { type: String, required: true },
+  generation: { type: Date, required: true },
+  clerkUpdatedAt: { type: Date, required: true },
+  role: { type: String },
+  permissions: { type: [String], default: undefined },
+  publicMetadata: { type: Schema.Types.Mixed },
+  removedAt: { type: Date },
+} as const;
+
+const membershipSchema = new Schema(membershipSchemaDefinition, {
+  collection: "memberships",
+  timestamps: true,
+  minimize: false,
+  versionKey: false,
+  strict: "throw",
+});
+
+// "My organizations" and "members of X" pages, newest key order for stable cursors.
+membershipSchema.index({ userId: 1, removedAt: 1, _id: 1 });
+membershipSchema.index({ organizationId: 1, removedAt: 1, _id: 1 });
+
+export type MembershipDocument = InferRawDocType<typeof membershipSchemaDefinition> & { createdAt: Date; updatedAt: Date };
+export type MembershipModel = Model<MembershipDocument>;
+
+export const membershipKey = (organizationId: string, userId: string) => `${organizationId}:${userId}`;
+
+export function membershipModelFor(connection: Connection): MembershipModel {
+  return (connection.models.Membership as MembershipModel | undefined) ?? connection.model<MembershipDocument>("Membership", membershipSchema);
+}
