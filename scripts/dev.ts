@@ -14,6 +14,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 interface Route {
   path: string;
   pattern: RegExp;
+  /** The names of the dynamic segments (`[id]` → `id`), in order. */
+  parameters: string[];
   file: string;
 }
 
@@ -46,19 +48,22 @@ for (const [name, value] of Object.entries(localOnly)) {
   console.log(`[dev] ${name} is unset: using a local-only placeholder; set yours in .env (see .env.example)`);
 }
 
-/** api/users/[id].ts → /api/users/:id, api/index.ts → /api, as Vercel routes them. */
+/** api/users/[id].ts → /api/users/:id, api/index.ts → /api, as Vercel routes them (with `?id=` added, as Vercel does). */
 function discoverRoutes(): Route[] {
   const apiDir = join(root, "api");
-  const files = readdirSync(apiDir, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"));
+  const files = readdirSync(apiDir, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
+    // As on Vercel, a file or folder whose name starts with `_` (or `.`) is not a function.
+    .filter((file) => !file.split(sep).some((segment) => segment.startsWith("_") || segment.startsWith(".")));
   return files
     .map((file) => {
       const segments = relative(apiDir, join(apiDir, file)).replace(/\.ts$/, "").split(sep);
       if (segments.at(-1) === "index") segments.pop();
       const path = `/api${segments.map((segment) => `/${segment}`).join("")}`;
       const pattern = new RegExp(
-        `^/api${segments.map((segment) => (/^\[.+\]$/.test(segment) ? "/[^/]+" : `/${segment.replace(/[.*+?^${}()|\\]/g, "\\$&")}`)).join("")}/?$`,
+        `^/api${segments.map((segment) => (/^\[.+\]$/.test(segment) ? "/([^/]+)" : `/${segment.replace(/[.*+?^${}()|\\]/g, "\\$&")}`)).join("")}/?$`,
       );
-      return { path, pattern, file: join(apiDir, file) };
+      const parameters = segments.filter((segment) => /^\[.+\]$/.test(segment)).map((segment) => segment.slice(1, -1));
+      return { path, pattern, parameters, file: join(apiDir, file) };
     })
     .sort((a, b) => Number(a.path.includes("[")) - Number(b.path.includes("[")) || b.path.length - a.path.length);
 }
@@ -83,9 +88,16 @@ function servePublic(pathname: string, res: ServerResponse): boolean {
 }
 
 const server = createServer((req, res) => {
-  const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+  const url = new URL(req.url ?? "/", "http://localhost");
+  const { pathname } = url;
   const route = routes.find((candidate) => candidate.pattern.test(pathname));
   const handler = route && handlers.get(route.path);
+  if (route && route.parameters.length > 0) {
+    // Vercel hands a function its dynamic segments again as query parameters (`/api/users/[id]` → `?id=`).
+    const values = route.pattern.exec(pathname)?.slice(1) ?? [];
+    route.parameters.forEach((name, index) => url.searchParams.append(name, values[index] ?? ""));
+    req.url = `${url.pathname}${url.search}`;
+  }
   if (!handler && servePublic(pathname, res)) return;
   if (!handler) {
     res.writeHead(404, { "content-type": "application/problem+json" });

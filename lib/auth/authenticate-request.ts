@@ -1,8 +1,25 @@
 import type { IncomingMessage } from "node:http";
 import type { ClerkConfig } from "../config.js";
 
+/** The session's active organization as the token states it (Clerk's v2 `o` claim or v1 `org_*` claims, read by Clerk's SDK). */
+export interface TokenOrganization {
+  id: string;
+  slug: string | null;
+  role: string;
+  permissions: string[];
+}
+
 export type AuthResult =
-  | { kind: "signed-in"; userId: string; sessionId: string | null; claims: Record<string, unknown> }
+  | {
+      kind: "signed-in";
+      userId: string;
+      sessionId: string | null;
+      claims: Record<string, unknown>;
+      /** The active organization, when the session has one. */
+      organization: TokenOrganization | null;
+      /** When the token was issued: what it says about the organization was true then. */
+      issuedAt: Date;
+    }
   | { kind: "signed-out"; reason: string }
   /** Clerk could not judge the token (its keys could not be loaded, an unexpected error): not the caller's fault. */
   | { kind: "unavailable"; reason: string };
@@ -57,11 +74,14 @@ export async function createRequestAuthenticator(config: ClerkConfig): Promise<A
       return checkFailedReasons.has(reason) ? { kind: "unavailable", reason } : { kind: "signed-out", reason };
     }
     const auth = state.toAuth();
+    const claims = auth.sessionClaims as Record<string, unknown>;
     return {
       kind: "signed-in",
       userId: auth.userId,
       sessionId: auth.sessionId ?? null,
-      claims: auth.sessionClaims as Record<string, unknown>,
+      claims,
+      organization: auth.orgId && auth.orgRole ? { id: auth.orgId, slug: auth.orgSlug ?? null, role: auth.orgRole, permissions: auth.orgPermissions ?? [] } : null,
+      issuedAt: new Date((typeof claims.iat === "number" ? claims.iat : 0) * 1_000),
     };
   };
 }

@@ -1,6 +1,6 @@
 import { ProblemError } from "./problem.js";
 
-/** A Clerk user id (`user_2abc…`): letters, digits and underscores. Anything else is never looked up. */
+/** A Clerk id (`user_2abc…`, `org_2abc…`): letters, digits and underscores. Anything else is never looked up. */
 const userIdPattern = /^[A-Za-z0-9_]{1,128}$/;
 
 /**
@@ -18,14 +18,23 @@ const userIdPattern = /^[A-Za-z0-9_]{1,128}$/;
  * other `id` stays, for strict query parsing to refuse.
  */
 export function userIdFromPath(url: URL, segmentFromEnd: number): { id: string; query: URLSearchParams } {
+  return clerkIdFromPath(url, segmentFromEnd, "user");
+}
+
+/** The same for `/api/organizations/[id]…`: a Clerk organization id (`org_2abc…`). */
+export function organizationIdFromPath(url: URL, segmentFromEnd: number): { id: string; query: URLSearchParams } {
+  return clerkIdFromPath(url, segmentFromEnd, "organization");
+}
+
+function clerkIdFromPath(url: URL, segmentFromEnd: number, kind: "user" | "organization"): { id: string; query: URLSearchParams } {
   const raw = url.pathname.split("/").filter(Boolean).at(-segmentFromEnd) ?? "";
   let id: string;
   try {
     id = decodeURIComponent(raw);
   } catch {
-    throw invalidUserId();
+    throw invalidId(kind);
   }
-  if (!userIdPattern.test(id)) throw invalidUserId();
+  if (!userIdPattern.test(id)) throw invalidId(kind);
   const query = new URLSearchParams(url.searchParams);
   for (const value of query.getAll("id")) {
     if (value === id || value === raw) query.delete("id", value);
@@ -33,4 +42,5 @@ export function userIdFromPath(url: URL, segmentFromEnd: number): { id: string; 
   return { id, query };
 }
 
-const invalidUserId = () => new ProblemError("invalidPathParameter", { detail: "The path does not hold a Clerk user id.", extensions: { errors: ["id: not a Clerk user id"] } });
+const invalidId = (kind: "user" | "organization") =>
+  new ProblemError("invalidPathParameter", { detail: `The path does not hold a Clerk ${kind} id.`, extensions: { errors: [`id: not a Clerk ${kind} id`] } });

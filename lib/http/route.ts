@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { waitUntil } from "@vercel/functions";
 import { ClerkUnavailableError } from "../clerk/clerk-users-api.js";
 import { EventBusUnavailableError } from "../events/event-bus-unavailable-error.js";
+import type { TokenOrganization } from "../auth/authenticate-request.js";
 import type { Logger } from "../logger.js";
 import { setRateLimitHeaders } from "../rate-limit/rate-limit-headers.js";
 import type { Services } from "../services.js";
@@ -21,6 +22,8 @@ export interface RouteContext {
   /** The caller's stored user: live, not banned, not locked. */
   user: UserDocument;
   claims: Record<string, unknown>;
+  /** What the session token says about the active organization, and when it was issued. */
+  token: { organization: TokenOrganization | null; issuedAt: Date };
 }
 
 export interface RouteResult {
@@ -77,7 +80,7 @@ export interface RouteDependencies {
   services: () => Promise<Services>;
 }
 
-type Caller = Pick<RouteContext, "userId" | "user" | "claims" | "services">;
+type Caller = Pick<RouteContext, "userId" | "user" | "claims" | "services" | "token">;
 
 /**
  * Who is calling, and may they, cheapest check first: Clerk's token check (networkless),
@@ -105,7 +108,7 @@ async function admit(gate: RequestGate, services: () => Promise<Services>, route
   const { user } = resolved;
   if (user.banned || user.locked) throw new ProblemError("accountSuspended");
   if (route.access === "admin" && !isAdmin(auth.claims, user)) throw new ProblemError("forbidden", { detail: "This endpoint is for admins." });
-  return { userId: auth.userId, user, claims: auth.claims, services: deps };
+  return { userId: auth.userId, user, claims: auth.claims, services: deps, token: { organization: auth.organization, issuedAt: auth.issuedAt } };
 }
 
 async function servicesOrUnavailable(services: () => Promise<Services>, log: Logger): Promise<Services> {
@@ -184,5 +187,30 @@ export function serveRoute(route: Route, deps: RouteDependencies) {
       if (!res.headersSent) sendProblem(res, "internal");
       else res.end();
     }
+  };
+}
+
+/**
+ * Several routes in one function, picked by the last path segment: `api/me/[resource].ts`
+ * serves `/api/me/activity`, `/api/me/export`, ... as one Vercel function (Hobby deployments
+ * may hold 12). Vercel passes the dynamic segment again as a query parameter
+ * (`?resource=activity`); that copy is dropped here so the routes' strict query parsing does
+ * not refuse it. An unknown segment is 404.
+ */
+export function serveRoutesBySegment(routes: Record<string, Route>, deps: RouteDependencies, segmentParameter: string) {
+  const handlers = new Map(Object.entries(routes).map(([segment, route]) => [segment, serveRoute(route, deps)]));
+  return async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const segment = url.pathname.split("/").filter(Boolean).at(-1) ?? "";
+    const handler = handlers.get(segment);
+    if (!handler) {
+      sendProblem(res, "notFound", { detail: "No such endpoint." });
+      return;
+    }
+    for (const value of url.searchParams.getAll(segmentParameter)) {
+      if (value === segment) url.searchParams.delete(segmentParameter, value);
+    }
+    req.url = `${url.pathname}${url.search}`;
+    await handler(req, res);
   };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconciliationRunsRoute } from "../../api/admin/reconciliation-runs.js";
-import { userHistoryRoute } from "../../api/users/[id]/history.js";
-import { resyncRoute } from "../../api/users/[id]/resync.js";
+import { userHistoryRoute } from "../../api/users/[id]/_history.js";
+import { resyncRoute } from "../../api/users/[id]/_resync.js";
 import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
 import { useTestApi } from "../support/api.js";

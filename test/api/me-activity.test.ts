@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { meActivityRoute } from "../../api/me/activity.js";
+import { meActivityRoute } from "../../api/me/_activity.js";
 import { createActivityStore } from "../../lib/activity/activity-store.js";
 import type { ActivityEntry } from "../../lib/activity/session-activity.js";
 import { clerkUserSchema } from "../../lib/clerk/user-payload.js";

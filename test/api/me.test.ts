@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { meExportRoute } from "../../api/me/export.js";
+import { meExportRoute } from "../../api/me/_export.js";
 import { activityModelFor } from "../../lib/activity/activity-model.js";
 import { userExportSchema } from "../../lib/users/user-export.js";
 import { meRoute } from "../../api/me/index.js";

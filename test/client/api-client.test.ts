@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { meExportRoute } from "../../api/me/export.js";
+import { meExportRoute } from "../../api/me/_export.js";
 import { meRoute } from "../../api/me/index.js";
 import { userByIdRoute } from "../../api/users/[id].js";
 import { usersRoute } from "../../api/users/index.js";

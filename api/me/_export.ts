@@ -1,8 +1,7 @@
 import { toActivityView } from "../../lib/activity/list-activity.js";
 import { noQuerySchema, parseQuery } from "../../lib/http/parse-query.js";
-import { json, type Route, serveRoute } from "../../lib/http/route.js";
+import { json, type Route } from "../../lib/http/route.js";
 import { toUserExport } from "../../lib/users/user-export.js";
-import { apiDependencies } from "../../lib/get-services.js";
 
 /**
  * GET /api/me/export: the caller's personal data (profile and sign-in activity) as a JSON
@@ -24,4 +23,3 @@ export const meExportRoute: Route = {
   },
 };
 
-export default serveRoute(meExportRoute, apiDependencies);

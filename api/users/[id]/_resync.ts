@@ -1,7 +1,6 @@
 import { noQuerySchema, parseQuery } from "../../../lib/http/parse-query.js";
 import { userIdFromPath } from "../../../lib/http/path-param.js";
-import { json, type Route, serveRoute } from "../../../lib/http/route.js";
-import { apiDependencies } from "../../../lib/get-services.js";
+import { json, type Route } from "../../../lib/http/route.js";
 
 /** POST /api/users/:id/resync (admins): re-apply one user from Clerk, for support cases. */
 export const resyncRoute: Route = {
@@ -19,4 +18,3 @@ export const resyncRoute: Route = {
   },
 };
 
-export default serveRoute(resyncRoute, apiDependencies);

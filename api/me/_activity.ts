@@ -1,7 +1,6 @@
 import { listActivity, listActivityQuerySchema, toActivityView } from "../../lib/activity/list-activity.js";
 import { parseQuery } from "../../lib/http/parse-query.js";
-import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { apiDependencies } from "../../lib/get-services.js";
+import { json, type Route } from "../../lib/http/route.js";
 
 /**
  * GET /api/me/activity: the caller's own sign-ins and sign-outs, newest first,
@@ -19,4 +18,3 @@ export const meActivityRoute: Route = {
   },
 };
 
-export default serveRoute(meActivityRoute, apiDependencies);

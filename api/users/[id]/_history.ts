@@ -1,8 +1,7 @@
 import { userHistoryQuerySchema } from "../../../lib/audit/history-query.js";
 import { parseQuery } from "../../../lib/http/parse-query.js";
 import { userIdFromPath } from "../../../lib/http/path-param.js";
-import { json, type Route, serveRoute } from "../../../lib/http/route.js";
-import { apiDependencies } from "../../../lib/get-services.js";
+import { json, type Route } from "../../../lib/http/route.js";
 
 /** GET /api/users/:id/history (admins): the sync audit trail of one user, newest first. */
 export const userHistoryRoute: Route = {
@@ -20,4 +19,3 @@ export const userHistoryRoute: Route = {
   },
 };
 
-export default serveRoute(userHistoryRoute, apiDependencies);
