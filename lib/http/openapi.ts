@@ -4,6 +4,7 @@ import { userHistoryQuerySchema } from "../audit/history-query.js";
 import { userExportSchema } from "../users/user-export.js";
 import { listUsersQuerySchema } from "../users/list-users.js";
 import { profilePatchSchema, userViewSchema } from "../users/user-view.js";
+import { memberViewSchema, myOrganizationViewSchema, organizationViewSchema, pageQuerySchema } from "../organizations/organization-views.js";
 import { problemTypes } from "./problem.js";
 
 /**
@@ -83,6 +84,14 @@ const pathProblems = {
   "400": problem("`/problems/invalid-path-parameter` (the id is not a Clerk user id) or `/problems/invalid-query` (a query parameter; `errors` names it)"),
 };
 
+/** `/api/organizations/{id}…`: a Clerk organization id, else 400 `/problems/invalid-path-parameter`. */
+const organizationIdParameter = { ...userIdParameter, description: "A Clerk organization id" };
+/** Organization routes answer 404 to non-members exactly as for an organization that does not exist. */
+const organizationProblems = {
+  ...pathProblems,
+  "404": problem("`/problems/not-found`: no such organization, or the caller is not a member (indistinguishable on purpose)"),
+};
+
 function queryParameters(query: z.ZodType = listUsersQuerySchema) {
   const json = schema(query, "input") as { properties: Record<string, unknown> };
   return Object.entries(json.properties).map(([name, property]) => ({ name, in: "query", required: false, schema: property }));
@@ -138,6 +147,27 @@ export function openApiDocument(): Record<string, unknown> {
             ...authProblems,
             ...unavailable,
           },
+        },
+      },
+      "/api/me/organizations": {
+        get: {
+          summary: "The organizations the caller is a member of, with their role (the session's active organization counts at once, before its webhook)",
+          parameters: queryParameters(pageQuerySchema),
+          responses: { "200": ok("A page of the caller's organizations", "MyOrganizationPage"), ...authProblems, ...unavailable },
+        },
+      },
+      "/api/organizations/{id}": {
+        get: {
+          summary: "One organization and the caller's role in it (members only)",
+          parameters: [organizationIdParameter],
+          responses: { "200": ok("The organization", "OrganizationWithRole"), ...authProblems, ...organizationProblems, ...unavailable },
+        },
+      },
+      "/api/organizations/{id}/members": {
+        get: {
+          summary: "The organization's members, by user id (members only)",
+          parameters: [organizationIdParameter, ...queryParameters(pageQuerySchema)],
+          responses: { "200": ok("A page of members", "MemberPage"), ...authProblems, ...organizationProblems, ...unavailable },
         },
       },
       "/api/me/activity": {
@@ -275,6 +305,23 @@ export function openApiDocument(): Record<string, unknown> {
         UserPage: { type: "object", required: ["data", "nextCursor"], properties: { data: { type: "array", items: { $ref: "#/components/schemas/User" } }, nextCursor: { type: ["string", "null"] } } },
         Deletion: { type: "object", properties: { deleted: { type: "boolean" }, clerk: { type: "string", enum: ["deleted", "not-found"] }, localData: { type: "string", enum: ["tombstoned", "pending-webhook"] } } },
         Activity: schema(activityViewSchema),
+        Organization: schema(organizationViewSchema),
+        OrganizationWithRole: {
+          allOf: [
+            { $ref: "#/components/schemas/Organization" },
+            { type: "object", required: ["role", "permissions"], properties: { role: { type: "string" }, permissions: { type: "array", items: { type: "string" } } } },
+          ],
+        },
+        MyOrganizationPage: {
+          type: "object",
+          required: ["data", "nextCursor"],
+          properties: { data: { type: "array", items: schema(myOrganizationViewSchema) }, nextCursor: { type: ["string", "null"] } },
+        },
+        MemberPage: {
+          type: "object",
+          required: ["data", "nextCursor"],
+          properties: { data: { type: "array", items: schema(memberViewSchema) }, nextCursor: { type: ["string", "null"] } },
+        },
         ActivityPage: {
           type: "object",
           required: ["data", "nextCursor"],
@@ -288,7 +335,7 @@ export function openApiDocument(): Record<string, unknown> {
             userId: { type: "string" },
             source: { type: "string", description: "webhook, fallback, reconcile or replay" },
             sourceEventId: { type: ["string", "null"] },
-            decision: { type: "string", enum: ["applied", "duplicate", "stale", "tombstoned", "failed", "rejected"] },
+            decision: { type: "string", enum: ["applied", "duplicate", "stale", "tombstoned", "failed", "rejected", "superseded", "removed", "organization-deleted", "user-deleted"] },
             change: { type: ["string", "null"], description: "created, updated or deleted when applied" },
             detail: { type: "string" },
             at: { type: "string", format: "date-time" },
