@@ -1,5 +1,6 @@
 import { eventType } from "inngest";
 import { z } from "zod";
+import { clerkMembershipSchema, clerkOrganizationDeletedSchema, clerkOrganizationSchema } from "../lib/clerk/organization-payload.js";
 import { clerkSessionSchema } from "../lib/clerk/session-payload.js";
 import {
   type ClerkUserEventType,
@@ -27,6 +28,14 @@ export const clerkSessionCreated = eventType("clerk/session.created", { schema: 
 export const clerkSessionEnded = eventType("clerk/session.ended", { schema: clerkSessionSchema });
 export const clerkSessionRemoved = eventType("clerk/session.removed", { schema: clerkSessionSchema });
 export const clerkSessionRevoked = eventType("clerk/session.revoked", { schema: clerkSessionSchema });
+
+/** Clerk's organization and membership events (`organizationMembership.deleted` carries the whole membership). */
+export const clerkOrganizationCreated = eventType("clerk/organization.created", { schema: clerkOrganizationSchema });
+export const clerkOrganizationUpdated = eventType("clerk/organization.updated", { schema: clerkOrganizationSchema });
+export const clerkOrganizationDeleted = eventType("clerk/organization.deleted", { schema: clerkOrganizationDeletedSchema });
+export const clerkMembershipCreated = eventType("clerk/organizationMembership.created", { schema: clerkMembershipSchema });
+export const clerkMembershipUpdated = eventType("clerk/organizationMembership.updated", { schema: clerkMembershipSchema });
+export const clerkMembershipDeleted = eventType("clerk/organizationMembership.deleted", { schema: clerkMembershipSchema });
 
 /** Ask for a reconciliation now (the schedule runs it hourly by default). */
 export const usersReconcileRequested = eventType("app/users.reconcile.requested", {

@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { clerkSessionSchema, isClerkSessionEventType } from "../../lib/clerk/session-payload.js";
-import { clerkUserEventDataSchemas, isClerkUserEventType } from "../../lib/clerk/user-payload.js";
 import { lazyHandler } from "../../lib/http/lazy-handler.js";
 import { sendProblem } from "../../lib/http/problem.js";
 import { readRawBody } from "../../lib/http/read-raw-body.js";
 import { sendJson } from "../../lib/http/send-json.js";
 import type { Logger } from "../../lib/logger.js";
 import { formatIssues } from "../../lib/validation/format-issues.js";
+import { clerkEventDataSchema } from "../../lib/webhooks/clerk-event-schemas.js";
 import type { WebhookVerification } from "../../lib/webhooks/verify-clerk-webhook.js";
 
 export interface ClerkWebhookDeps {
@@ -51,15 +50,15 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps) {
 
     const { svixId, type, timestamp, httpRequest } = verification.delivery;
     const log = deps.logger.child({ svixId, type });
-    const isUserEvent = isClerkUserEventType(type);
-    if (!isUserEvent && !isClerkSessionEventType(type)) {
+    const handled = clerkEventDataSchema(type);
+    if (!handled) {
       log.info("webhook acknowledged and ignored: event type not handled");
       sendJson(res, 200, { status: "ignored", type });
       return;
     }
     // Session activity needs the client's IP and user agent, which Clerk puts in the envelope.
-    const data = isUserEvent ? verification.delivery.data : { ...verification.delivery.data, http_request: httpRequest };
-    const parsed = (isUserEvent ? clerkUserEventDataSchemas[type] : clerkSessionSchema).safeParse(data);
+    const data = handled.withHttpRequest ? { ...verification.delivery.data, http_request: httpRequest } : verification.delivery.data;
+    const parsed = handled.schema.safeParse(data);
     if (!parsed.success) {
       const errors = formatIssues(parsed.error.issues);
       log.warn({ errors }, "webhook rejected: payload failed validation");
@@ -74,7 +73,7 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps) {
       sendProblem(res, "eventBusUnavailable", { headers: { "retry-after": "5" } });
       return;
     }
-    log.info({ userId: "user_id" in parsed.data ? parsed.data.user_id : parsed.data.id }, "webhook forwarded to Inngest");
+    log.info({ objectId: (parsed.data as { id?: unknown }).id }, "webhook forwarded to Inngest");
     sendJson(res, 200, { status: "accepted", eventId: svixId });
   };
 }

@@ -15,6 +15,7 @@ import { createResyncUser } from "./resync-user.js";
 import { createSyncClerkUserCreated } from "./sync-clerk-user-created.js";
 import { createSyncClerkUserDeleted } from "./sync-clerk-user-deleted.js";
 import { createSyncClerkUserUpdated } from "./sync-clerk-user-updated.js";
+import { createSyncClerkMembership, createSyncClerkOrganization } from "./sync-clerk-organization.js";
 
 /** Every function `api/inngest.ts` serves. */
 export type AllFunctionDeps = FunctionDeps &
@@ -28,6 +29,8 @@ export function createFunctions(inngest: InngestClient, deps: AllFunctionDeps) {
     createSyncClerkUserCreated(inngest, deps),
     createSyncClerkUserUpdated(inngest, deps),
     createSyncClerkUserDeleted(inngest, deps),
+    createSyncClerkOrganization(inngest, deps),
+    createSyncClerkMembership(inngest, deps),
     createReconcileUsers(inngest, deps),
     createPurgeDeletedUsers(inngest, deps),
     createResyncUser(inngest, deps),

@@ -33,7 +33,7 @@ export const clerkMembershipSchema = z.object({
   id: z.string().min(1).max(128),
   object: z.literal("organization_membership").optional(),
   role: z.string().min(1),
-  permissions: z.array(z.string()).default([]),
+  permissions: z.array(z.string()).optional(),
   public_metadata: metadata,
   created_at: clerkTimestamp,
   updated_at: clerkTimestamp,

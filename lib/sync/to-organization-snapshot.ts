@@ -45,7 +45,7 @@ export function toMembershipSnapshot(membership: ClerkMembership): MembershipSna
     generation: new Date(membership.created_at),
     clerkUpdatedAt: new Date(membership.updated_at),
     role: membership.role,
-    permissions: membership.permissions,
+    permissions: membership.permissions ?? [],
     publicMetadata: membership.public_metadata ?? {},
   };
 }

@@ -1,0 +1,214 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClerkWebhookHandler } from "../api/webhooks/clerk.js";
+import { createInngestClient } from "../inngest/client.js";
+import { createLogger } from "../lib/logger.js";
+import { createSyncCore, type SyncCore } from "../lib/sync-core.js";
+import { createClerkWebhookVerifier } from "../lib/webhooks/verify-clerk-webhook.js";
+import { clerkEnvelope, clerkUser, clerkUserDeleted, signDelivery, testSigningSecret } from "./support/clerk-fixtures.js";
+import { clerkMembership, clerkOrganization } from "./support/clerk-organization-fixtures.js";
+import { testSecretKey } from "./support/clerk-tokens.js";
+import { serveHandler } from "./support/http.js";
+import { startInngestEventApi } from "./support/inngest-event-api.js";
+import { syncFunctionEngines, testInngestConfig } from "./support/inngest.js";
+import { useTestDatabase } from "./support/mongo.js";
+import { seededRandom } from "./support/random.js";
+
+/**
+ * Organizations and memberships under the same faults as users: Clerk histories (orgs
+ * renamed and deleted, members promoted, demoted, removed and re-added with a new
+ * membership id, users deleted), every event delivered one to three times, shuffled, each
+ * copy through the signed webhook endpoint or Clerk's direct path, applied by the real
+ * functions with runs of different keys in parallel, so an organization's deletion races
+ * its memberships' events. The database must end equal to Clerk: no member of a deleted
+ * organization, no deleted user a member, every other pair at its newest membership.
+ */
+
+const organizationCount = Number(process.env.ORG_CONVERGENCE_ORGS ?? 40);
+const seed = Number(process.env.ORG_CONVERGENCE_SEED ?? 17);
+const parallelism = 8;
+
+interface ClerkEvent {
+  type: string;
+  data: Record<string, unknown>;
+  timestamp: number;
+  /** Inngest's concurrency key for it: runs with one key never overlap. */
+  key: string;
+}
+interface PairTruth {
+  organizationId: string;
+  userId: string;
+  /** `null`: not a member at the end. */
+  live: { membershipId: string; role: string } | null;
+}
+
+function generate(random: ReturnType<typeof seededRandom>) {
+  const events: ClerkEvent[] = [];
+  const organizations: { id: string; name: string; deleted: boolean }[] = [];
+  const pairs: PairTruth[] = [];
+  const users = Array.from({ length: organizationCount * 2 }, (_, index) => `user_oc${String(index).padStart(4, "0")}`);
+  const deletedUsers = new Set(users.filter(() => random.chance(0.1)));
+  const start = Date.UTC(2026, 0, 1);
+  for (const userId of users) events.push({ type: "user.created", data: clerkUser({ id: userId, createdAt: start, updatedAt: start }) as never, timestamp: start, key: userId });
+
+  for (let index = 0; index < organizationCount; index += 1) {
+    const id = `org_oc${String(index).padStart(4, "0")}`;
+    let time = start + 1_000 + random.int(86_400_000);
+    let name = `Org ${index}`;
+    events.push({ type: "organization.created", data: clerkOrganization({ id, createdAt: time, updatedAt: time, name }) as never, timestamp: time, key: id });
+    for (let update = 0; update < 1 + random.int(3); update += 1) {
+      time += 1 + random.int(60_000);
+      name = `Org ${index} v${update}`;
+      events.push({ type: "organization.updated", data: clerkOrganization({ id, createdAt: start, updatedAt: time, name }) as never, timestamp: time, key: id });
+    }
+
+    const members = random.sample(users.length, 2 + random.int(4)).map((userIndex) => users[userIndex] as string);
+    for (const userId of members) {
+      const key = `${id}:${userId}`;
+      let current: { membershipId: string; role: string } | null = null;
+      for (let generation = 0; generation < 1 + random.int(2); generation += 1) {
+        const membershipId = `orgmem_${index}_${userId}_${generation}`;
+        time += 1 + random.int(60_000);
+        const createdAt = time;
+        let role = "org:member";
+        events.push({ type: "organizationMembership.created", data: clerkMembership({ id: membershipId, organizationId: id, userId, createdAt, updatedAt: time, role }) as never, timestamp: time, key });
+        for (let change = 0; change < random.int(3); change += 1) {
+          time += 1 + random.int(60_000);
+          role = role === "org:member" ? "org:admin" : "org:member";
+          events.push({ type: "organizationMembership.updated", data: clerkMembership({ id: membershipId, organizationId: id, userId, createdAt, updatedAt: time, role }) as never, timestamp: time, key });
+        }
+        current = { membershipId, role };
+        if (random.chance(0.4)) {
+          time += 1 + random.int(60_000);
+          events.push({ type: "organizationMembership.deleted", data: clerkMembership({ id: membershipId, organizationId: id, userId, createdAt, updatedAt: time, role }) as never, timestamp: time, key });
+          current = null;
+        }
+      }
+      pairs.push({ organizationId: id, userId, live: current });
+    }
+
+    const deleted = random.chance(0.25);
+    if (deleted) {
+      time += 1 + random.int(60_000);
+      // Clerk promises no membership.deleted per member: the deletion alone must end them all.
+      events.push({ type: "organization.deleted", data: { object: "organization", id, deleted: true }, timestamp: time, key: id });
+    }
+    organizations.push({ id, name, deleted });
+  }
+  const late = start + 10 * 86_400_000;
+  for (const userId of deletedUsers) events.push({ type: "user.deleted", data: clerkUserDeleted(userId) as never, timestamp: late, key: userId });
+
+  const deletedOrganizations = new Set(organizations.filter((organization) => organization.deleted).map((organization) => organization.id));
+  for (const pair of pairs) if (deletedOrganizations.has(pair.organizationId) || deletedUsers.has(pair.userId)) pair.live = null;
+  return { events, organizations, pairs };
+}
+
+const db = useTestDatabase();
+let eventApi: Awaited<ReturnType<typeof startInngestEventApi>>;
+let webhook: Awaited<ReturnType<typeof serveHandler>>;
+let core: SyncCore;
+
+beforeAll(async () => {
+  eventApi = await startInngestEventApi();
+  const inngest = createInngestClient({ ...testInngestConfig, baseUrl: eventApi.baseUrl }, createLogger("silent"));
+  webhook = await serveHandler(
+    createClerkWebhookHandler({ verify: createClerkWebhookVerifier(testSigningSecret), sendEvent: (event) => inngest.send(event), maxBodyBytes: 512 * 1024, logger: createLogger("silent") }),
+  );
+  core = await createSyncCore(
+    { mongo: db.config, clerk: { apiUrl: "http://127.0.0.1:9", secretKey: testSecretKey }, reconcile: { maxClerkRequestsPer10Seconds: 50 } },
+    { logger: createLogger("silent"), sendEvents: async () => {} },
+  );
+});
+afterAll(async () => {
+  await webhook.close();
+  await eventApi.close();
+});
+
+/** `parallelism` runs at a time, one at a time per concurrency key (as Inngest runs them); different keys race. */
+async function runPool<T>(items: T[], keyOf: (item: T) => string, worker: (item: T) => Promise<void>): Promise<void> {
+  const tails = new Map<string, Promise<void>>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallelism }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        const key = keyOf(item);
+        const run = (tails.get(key) ?? Promise.resolve()).then(() => worker(item));
+        tails.set(key, run.catch(() => undefined));
+        await run;
+      }
+    }),
+  );
+}
+
+const functionFor = (type: string) =>
+  type.startsWith("organizationMembership.") ? "sync-clerk-membership" : type.startsWith("organization.") ? "sync-clerk-organization" : `sync-clerk-${type.replace(".", "-")}`;
+
+describe("organizations and memberships converge under shuffled, duplicated deliveries through both paths", () => {
+  it(`the database equals Clerk for ${organizationCount} organizations and their members`, async () => {
+    const random = seededRandom(seed);
+    const { events, organizations, pairs } = generate(random);
+    const deliveries = random.shuffle(
+      events.flatMap((event, index) =>
+        Array.from({ length: 1 + random.int(3) }, () => ({ event, path: random.chance(0.5) ? ("webhook" as const) : ("direct" as const), svixId: `msg_org_${index}` })),
+      ),
+    );
+    const { engineById } = syncFunctionEngines(async () => core.store, async () => core);
+    const outcomes = new Map<string, number>();
+
+    await runPool(deliveries, ({ event }) => event.key, async ({ event, path, svixId }) => {
+      let inngestEvent: { name: string; id?: string; ts?: number; data: Record<string, unknown> };
+      if (path === "webhook") {
+        const body = JSON.stringify(clerkEnvelope(event.type, event.data, event.timestamp));
+        const response = await fetch(`${webhook.url}/api/webhooks/clerk`, { method: "POST", ...signDelivery(body, { id: svixId }) });
+        expect(response.status).toBe(200);
+        const forwarded = eventApi.received.findLast((received) => received.id === svixId);
+        if (!forwarded) throw new Error(`webhook ${svixId} did not reach the event API`);
+        inngestEvent = forwarded;
+      } else {
+        inngestEvent = { name: `clerk/${event.type}`, data: event.data, ts: Date.now() };
+      }
+      const { result, error } = await engineById(functionFor(event.type)).execute({ events: [inngestEvent as never] });
+      if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
+      const outcome = result as { kind: string; reason?: string };
+      const label = `${event.type.split(".")[0]}:${outcome.kind}${outcome.reason ? `:${outcome.reason}` : ""}`;
+      outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
+    });
+
+    const divergences: string[] = [];
+    const storedOrganizations = new Map((await core.organizations.find().lean()).map((doc) => [doc._id, doc]));
+    for (const organization of organizations) {
+      const doc = storedOrganizations.get(organization.id);
+      if (organization.deleted !== Boolean(doc?.deletedAt)) divergences.push(`${organization.id}: deleted in Clerk ${organization.deleted}, here ${Boolean(doc?.deletedAt)}`);
+      else if (!organization.deleted && doc?.name !== organization.name) divergences.push(`${organization.id}: name ${doc?.name}, Clerk ${organization.name}`);
+    }
+    const storedMemberships = new Map((await core.memberships.find().lean()).map((doc) => [doc._id, doc]));
+    for (const pair of pairs) {
+      const doc = storedMemberships.get(`${pair.organizationId}:${pair.userId}`);
+      const live = doc && !doc.removedAt ? { membershipId: doc.membershipId, role: doc.role } : null;
+      try {
+        expect(live).toEqual(pair.live);
+      } catch {
+        divergences.push(`${pair.organizationId}:${pair.userId}: here ${JSON.stringify(live)}, Clerk ${JSON.stringify(pair.live)}`);
+      }
+    }
+
+    console.log(
+      `organization convergence: ${JSON.stringify(
+        {
+          organizations: organizations.length,
+          deletedOrganizations: organizations.filter((organization) => organization.deleted).length,
+          memberships: pairs.length,
+          membersAtTheEnd: pairs.filter((pair) => pair.live).length,
+          clerkEvents: events.length,
+          deliveries: deliveries.length,
+          outcomes: Object.fromEntries([...outcomes.entries()].sort()),
+          divergences: divergences.length,
+        },
+        null,
+        2,
+      )}`,
+    );
+    expect(divergences).toEqual([]);
+    expect(pairs.some((pair) => pair.live)).toBe(true);
+  }, 600_000);
+});
