@@ -5,6 +5,7 @@ import { createLogger } from "../../../lib/logger.js";
 import { createClerkWebhookVerifier } from "../../../lib/webhooks/verify-clerk-webhook.js";
 import { withDeadline } from "../../../lib/with-deadline.js";
 import { clerkEnvelope, clerkUser, clerkUserDeleted, signDelivery, testSigningSecret } from "../../support/clerk-fixtures.js";
+import { clerkMembership, clerkOrganization } from "../../support/clerk-organization-fixtures.js";
 import { rawRequest, serveHandler } from "../../support/http.js";
 import { startInngestEventApi } from "../../support/inngest-event-api.js";
 
@@ -103,10 +104,30 @@ describe("POST /api/webhooks/clerk: verified deliveries reach Inngest", () => {
   });
 
   it("acknowledges and ignores event types it does not handle", async () => {
-    const body = JSON.stringify(clerkEnvelope("organization.created", { id: "org_1", object: "organization" }, Date.now()));
-    const response = await post(signDelivery(body, { id: "msg_org" }));
+    const body = JSON.stringify(clerkEnvelope("organizationDomain.created", { id: "orgdmn_1", object: "organization_domain" }, Date.now()));
+    const response = await post(signDelivery(body, { id: "msg_domain" }));
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: "ignored", type: "organization.created" });
+    expect(await response.json()).toEqual({ status: "ignored", type: "organizationDomain.created" });
+    expect(eventApi.received).toHaveLength(0);
+  });
+
+  it("forwards organization and membership events, validated, with the Svix id and the envelope time", async () => {
+    const at = Date.now();
+    const organization = JSON.stringify(clerkEnvelope("organization.created", clerkOrganization({ id: "org_1", updatedAt: at }), at));
+    expect((await post(signDelivery(organization, { id: "msg_org" }))).status).toBe(200);
+    const membership = JSON.stringify(clerkEnvelope("organizationMembership.deleted", clerkMembership({ id: "orgmem_1", organizationId: "org_1", userId: "user_1", updatedAt: at }), at));
+    expect((await post(signDelivery(membership, { id: "msg_mem" }))).status).toBe(200);
+    expect(eventApi.received.map(({ name, id, ts }) => ({ name, id, ts }))).toEqual([
+      { name: "clerk/organization.created", id: "msg_org", ts: at },
+      { name: "clerk/organizationMembership.deleted", id: "msg_mem", ts: at },
+    ]);
+  });
+
+  it("refuses an organization payload missing what the sync needs (400), sending nothing", async () => {
+    const body = JSON.stringify(clerkEnvelope("organizationMembership.created", { id: "orgmem_1", object: "organization_membership", role: "org:admin" }, Date.now()));
+    const response = await post(signDelivery(body, { id: "msg_bad_mem" }));
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: string[] }).errors.join(" ")).toContain("organization");
     expect(eventApi.received).toHaveLength(0);
   });
 });
