@@ -2,29 +2,49 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Connection } from "mongoose";
 import { sendProblem } from "../lib/http/problem.js";
 import { sendJson } from "../lib/http/send-json.js";
+import type { SyncStatus } from "../lib/ops/assess-sync-health.js";
 import { withDeadline } from "../lib/with-deadline.js";
 
-/** GET /api/health: liveness plus a database round trip. No auth; reveals nothing but up/down. */
-export function createHealthHandler(connect: () => Promise<Connection>) {
+/**
+ * GET /api/health: liveness, a database round trip and the sync's status (`ok`, `degraded`,
+ * `stalled`; the reasons are for admins, at /api/admin/status). No auth; reveals nothing but
+ * states. 503 when the database is down or the sync has stalled, so an uptime monitor alerts.
+ */
+export function createHealthHandler(connect: () => Promise<Connection>, syncStatus?: (connection: Connection) => Promise<SyncStatus>) {
   return async function health(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== "GET" && req.method !== "HEAD") {
       sendProblem(res, "methodNotAllowed", { headers: { allow: "GET, HEAD" } });
       return;
     }
     const started = performance.now();
+    let connection: Connection;
     try {
-      const connection = await withDeadline(connect(), 3_000, "connecting to MongoDB");
+      connection = await withDeadline(connect(), 3_000, "connecting to MongoDB");
       await withDeadline(connection.db!.command({ ping: 1 }), 2_000, "pinging MongoDB");
-      const latencyMs = Math.round(performance.now() - started);
-      sendJson(res, 200, { status: "ok", checks: { database: { status: "ok", latencyMs } } });
     } catch {
       sendJson(res, 503, { status: "unavailable", checks: { database: { status: "down" } } }, { "retry-after": "5" });
+      return;
     }
+    const database = { status: "ok", latencyMs: Math.round(performance.now() - started) };
+    if (!syncStatus) {
+      sendJson(res, 200, { status: "ok", checks: { database } });
+      return;
+    }
+    const sync = await withDeadline(syncStatus(connection), 3_000, "reading the sync's status").catch(() => "unknown" as const);
+    const status = sync === "stalled" ? "stalled" : sync === "degraded" ? "degraded" : "ok";
+    sendJson(res, sync === "stalled" ? 503 : 200, { status, checks: { database, sync: { status: sync } } });
   };
 }
 
-// Config and the MongoDB driver load with the first check, not with the module (cold starts).
-export default createHealthHandler(async () => {
-  const [{ getConfig }, { connectMongo }] = await Promise.all([import("../lib/config.js"), import("../lib/db/connection.js")]);
-  return connectMongo(getConfig().mongo);
-});
+// Config, the MongoDB driver and the sync core load with the first check, not with the module (cold starts).
+export default createHealthHandler(
+  async () => {
+    const [{ getConfig }, { connectMongo }] = await Promise.all([import("../lib/config.js"), import("../lib/db/connection.js")]);
+    return connectMongo(getConfig().mongo);
+  },
+  async () => {
+    const [{ getServices }] = await Promise.all([import("../lib/get-services.js")]);
+    const services = await getServices();
+    return (await services.syncHealth(services.config.status)).status;
+  },
+);

@@ -73,6 +73,12 @@ const envShape = z.object({
   ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
   ACTIVITY_PURGE_CRON: z.string().min(9).default("45 3 * * *"),
 
+  STATUS_WEBHOOK_DEGRADED_MINUTES: z.coerce.number().int().min(1).max(100_000).default(360),
+  STATUS_WEBHOOK_STALLED_MINUTES: z.coerce.number().int().min(1).max(100_000).default(1_440),
+  STATUS_OUTBOX_STALLED_MINUTES: z.coerce.number().int().min(1).max(100_000).default(30),
+  STATUS_RECONCILE_STALLED_MINUTES: z.coerce.number().int().min(1).max(100_000).default(180),
+  STATUS_FAILED_SYNCS_DEGRADED: z.coerce.number().int().min(1).max(1_000_000).default(10),
+
   NATS_URL: z
     .string()
     .regex(/^(nats|tls):\/\/[^\s,]+(\s*,\s*(nats|tls):\/\/[^\s,]+)*$/, "must be one or more comma-separated nats:// or tls:// URLs")
@@ -201,6 +207,8 @@ function toConfig(env: z.infer<typeof envSchema>) {
       activityPurgeCron: env.ACTIVITY_PURGE_CRON,
       activityRetentionMs: env.ACTIVITY_RETENTION_DAYS * 86_400_000,
     },
+    /** When the sync's figures turn `degraded` or `stalled` (lib/ops/assess-sync-health.ts). */
+    status: statusThresholds(env),
     email: {
       /** Unset: emails are logged, not sent (development). */
       smtpUrl: env.SMTP_URL,
@@ -248,9 +256,29 @@ const syncCliSchema = envShape.pick({
   CLERK_SECRET_KEY: true,
   CLERK_API_URL: true,
   RECONCILE_MAX_CLERK_REQUESTS_PER_10S: true,
+  STATUS_WEBHOOK_DEGRADED_MINUTES: true,
+  STATUS_WEBHOOK_STALLED_MINUTES: true,
+  STATUS_OUTBOX_STALLED_MINUTES: true,
+  STATUS_RECONCILE_STALLED_MINUTES: true,
+  STATUS_FAILED_SYNCS_DEGRADED: true,
 });
 
 export type SyncCliConfig = ReturnType<typeof parseSyncCliConfig>;
+
+type StatusEnv = Pick<
+  z.infer<typeof envShape>,
+  "STATUS_WEBHOOK_DEGRADED_MINUTES" | "STATUS_WEBHOOK_STALLED_MINUTES" | "STATUS_OUTBOX_STALLED_MINUTES" | "STATUS_RECONCILE_STALLED_MINUTES" | "STATUS_FAILED_SYNCS_DEGRADED"
+>;
+
+function statusThresholds(env: StatusEnv) {
+  return {
+    webhookDegradedAfterMs: env.STATUS_WEBHOOK_DEGRADED_MINUTES * 60_000,
+    webhookStalledAfterMs: env.STATUS_WEBHOOK_STALLED_MINUTES * 60_000,
+    outboxStalledAfterMs: env.STATUS_OUTBOX_STALLED_MINUTES * 60_000,
+    reconciliationStalledAfterMs: env.STATUS_RECONCILE_STALLED_MINUTES * 60_000,
+    failedSyncsDegradedAt: env.STATUS_FAILED_SYNCS_DEGRADED,
+  };
+}
 
 export function parseSyncCliConfig(env: Record<string, string | undefined>) {
   const result = syncCliSchema.safeParse(withoutBlanks(env));
@@ -267,6 +295,7 @@ export function parseSyncCliConfig(env: Record<string, string | undefined>) {
     },
     clerk: { secretKey: value.CLERK_SECRET_KEY, apiUrl: value.CLERK_API_URL },
     reconcile: { maxClerkRequestsPer10Seconds: value.RECONCILE_MAX_CLERK_REQUESTS_PER_10S },
+    status: statusThresholds(value),
   };
 }
 

@@ -7,6 +7,9 @@ import type { Config } from "./config.js";
 import { connectMongo } from "./db/connection.js";
 import { createOutboxPublisher, type OutboxPublisher } from "./events/outbox.js";
 import type { Logger } from "./logger.js";
+import { assessSyncHealth, type SyncFigures, type SyncHealth, type SyncHealthThresholds } from "./ops/assess-sync-health.js";
+import { createHeartbeats, type Heartbeats } from "./ops/heartbeats.js";
+import { collectSyncFigures } from "./ops/sync-figures.js";
 import { type MembershipModel, membershipModelFor } from "./organizations/membership-model.js";
 import { createMembershipStore, type MembershipStore } from "./organizations/membership-store.js";
 import { type OrganizationModel, organizationModelFor } from "./organizations/organization-model.js";
@@ -45,6 +48,9 @@ export interface SyncCore {
   reports: RunReports;
   /** Clerk's user list, paced for reconciliation. */
   directory: ClerkUserDirectory;
+  heartbeats: Heartbeats;
+  /** Is the sync keeping up? The figures and the verdict (lib/ops/assess-sync-health.ts). */
+  syncHealth(thresholds: SyncHealthThresholds, now?: Date): Promise<SyncHealth & { figures: SyncFigures }>;
   logger: Logger;
 }
 
@@ -61,6 +67,8 @@ export async function createSyncCore(config: SyncCoreConfig, { logger, sendEvent
   const organizations = organizationModelFor(connection);
   const memberships = membershipModelFor(connection);
   const membershipStore = createMembershipStore(memberships, { organizations, users, audit });
+  const heartbeats = createHeartbeats(connection);
+  const reports = createRunReports(connection);
   return {
     connection,
     users,
@@ -73,7 +81,12 @@ export async function createSyncCore(config: SyncCoreConfig, { logger, sendEvent
     memberships,
     membershipStore,
     outbox: createOutboxPublisher(users, sendEvents),
-    reports: createRunReports(connection),
+    reports,
+    heartbeats,
+    async syncHealth(thresholds, now = new Date()) {
+      const figures = await collectSyncFigures({ heartbeats, audit, reports, users }, now);
+      return { ...assessSyncHealth(figures, thresholds, now), figures };
+    },
     directory: createClerkUserDirectory({
       apiUrl: config.clerk.apiUrl,
       secretKey: config.clerk.secretKey,

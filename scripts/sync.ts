@@ -6,19 +6,23 @@
  */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ConfigError, parseSyncCliConfig } from "../lib/config.js";
+import { ConfigError, parseSyncCliConfig, type SyncCliConfig } from "../lib/config.js";
 import { closeMongoConnections } from "../lib/db/connection.js";
 import { createLogger } from "../lib/logger.js";
 import type { ReconcileCounts } from "../lib/reconcile/counts.js";
 import { runReconciliation } from "../lib/reconcile/run-reconciliation.js";
-import { createSyncCore } from "../lib/sync-core.js";
+import { createSyncCore, type SyncCore } from "../lib/sync-core.js";
 
-const usage = "usage: npm run sync [-- --dry-run]";
+const usage = "usage: npm run sync [-- --dry-run] | npm run sync -- status";
 
 async function main(): Promise<number> {
   let dryRun: boolean;
+  let command: "reconcile" | "status";
   try {
-    dryRun = parseArgs({ options: { "dry-run": { type: "boolean", default: false } }, strict: true }).values["dry-run"] ?? false;
+    const { values, positionals } = parseArgs({ options: { "dry-run": { type: "boolean", default: false } }, allowPositionals: true, strict: true });
+    dryRun = values["dry-run"] ?? false;
+    if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== "status")) throw new Error(`unknown command: ${positionals.join(" ")}`);
+    command = positionals[0] === "status" ? "status" : "reconcile";
   } catch (error) {
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
@@ -42,6 +46,7 @@ async function main(): Promise<number> {
     sendEvents: () => Promise.reject(new Error("npm run sync does not publish app events: the outbox sweep does")),
   });
   try {
+    if (command === "status") return await printStatus(core, config.status);
     const { directory, reports } = core;
     const total = await directory.count();
     const progress = createProgressBar(total);
@@ -71,6 +76,13 @@ async function main(): Promise<number> {
   } finally {
     await closeMongoConnections();
   }
+}
+
+/** `npm run sync -- status`: the sync's health, as GET /api/admin/status reports it. Exit 0 ok or degraded, 1 stalled. */
+async function printStatus(core: SyncCore, thresholds: SyncCliConfig["status"]): Promise<number> {
+  const { status, reasons, figures } = await core.syncHealth(thresholds);
+  process.stdout.write(`${JSON.stringify({ status, reasons, figures }, null, 2)}\n`);
+  return status === "stalled" ? 1 : 0;
 }
 
 function formatCounts(counts: ReconcileCounts): string {

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { waitUntil } from "@vercel/functions";
 import { lazyHandler } from "../../lib/http/lazy-handler.js";
 import { sendProblem } from "../../lib/http/problem.js";
 import { readRawBody } from "../../lib/http/read-raw-body.js";
 import { sendJson } from "../../lib/http/send-json.js";
 import type { Logger } from "../../lib/logger.js";
+import type { Heartbeats } from "../../lib/ops/heartbeats.js";
 import { formatIssues } from "../../lib/validation/format-issues.js";
 import { clerkEventDataSchema } from "../../lib/webhooks/clerk-event-schemas.js";
 import type { WebhookVerification } from "../../lib/webhooks/verify-clerk-webhook.js";
@@ -15,6 +17,8 @@ export interface ClerkWebhookDeps {
   maxBodyBytes: number;
   /** How long the body may take to arrive (BODY_READ_TIMEOUT_MS); then 408. Default 10 s. */
   bodyReadTimeoutMs?: number;
+  /** Told after each delivery handed to Inngest (the freshness heartbeat); must not throw or delay the answer. */
+  onForwarded?: (at: Date) => void;
   logger: Logger;
 }
 
@@ -74,6 +78,7 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps) {
       return;
     }
     log.info({ objectId: (parsed.data as { id?: unknown }).id }, "webhook forwarded to Inngest");
+    deps.onForwarded?.(new Date());
     sendJson(res, 200, { status: "accepted", eventId: svixId });
   };
 }
@@ -108,7 +113,20 @@ export default lazyHandler(async () => {
   const config = getConfig();
   const logger = createLogger(config.logLevel).child({ route: "webhooks/clerk" });
   const inngest = createInngestClient(config.inngest, logger);
+  // The freshness heartbeat (GET /api/admin/status): after the answer, at most every 30 s per instance.
+  let heartbeats: Promise<Heartbeats> | undefined;
+  const onForwarded = (at: Date) => {
+    heartbeats ??= Promise.all([import("../../lib/db/connection.js"), import("../../lib/ops/heartbeats.js")]).then(async ([{ connectMongo }, { createHeartbeats }]) =>
+      createHeartbeats(await connectMongo(config.mongo)),
+    );
+    const beat = heartbeats.then((recorder) => recorder.beat("webhook-verified", at));
+    waitUntil(beat.catch((error: unknown) => {
+      heartbeats = undefined;
+      logger.warn({ err: error }, "webhook heartbeat not recorded");
+    }));
+  };
   return createClerkWebhookHandler({
+    onForwarded,
     verify: createClerkWebhookVerifier(config.webhook.signingSecret),
     sendEvent: (event) => withDeadline(inngest.send(event), config.inngest.sendTimeoutMs, "sending to Inngest"),
     maxBodyBytes: config.webhook.maxBodyBytes,

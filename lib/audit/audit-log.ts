@@ -34,6 +34,8 @@ export interface AuditLog extends AuditSink {
   /** One user's history, newest first; `beforeId` is the `_id` of the last record of the previous page. */
   history(userId: string, options: { limit: number; beforeId?: string }): Promise<AuditRecord[]>;
   countFailuresSince(since: Date): Promise<number>;
+  /** When an event from `source` was last handled (applied, or found a duplicate or stale): that layer runs. */
+  lastHandledAt(source: AuditEntry["source"]): Promise<Date | null>;
   purgeOlderThan(cutoff: Date): Promise<number>;
 }
 
@@ -55,6 +57,10 @@ export function createAuditLog(connection: Connection, now: () => Date = () => n
         .sort({ _id: -1 })
         .limit(limit)
         .lean<AuditRecord[]>();
+    },
+    async lastHandledAt(source) {
+      const latest = await model.findOne({ source, decision: { $nin: ["failed", "rejected"] } }, { at: 1 }).sort({ at: -1 }).lean<{ at: Date }>();
+      return latest?.at ?? null;
     },
     countFailuresSince(since) {
       return model.countDocuments({ decision: "failed", at: { $gte: since } });

@@ -245,14 +245,25 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      "/api/admin/status": {
+        get: {
+          summary: "Is the sync keeping up (admins): ok, degraded or stalled, the reasons and the figures",
+          responses: { "200": ok("The sync's status", "SyncStatus"), ...authProblems, ...unavailable },
+        },
+      },
+      "/api/admin/metrics": {
+        get: {
+          summary: "The sync's status figures in Prometheus' text format (admins)",
+          responses: { "200": { description: "Prometheus text exposition format 0.0.4", content: { "text/plain": { schema: { type: "string" } } } }, ...authProblems, ...unavailable },
+        },
+      },
       "/api/health": {
         get: {
-          summary: "Liveness and database check",
+          summary: "Liveness, database check and the sync's status (no details; admins read them at /api/admin/status)",
           security: [],
           responses: {
-            "200": { description: "Up", content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } } },
-            "400": problem("`/problems/invalid-query`: this endpoint takes no query parameters"),
-            "503": { description: "Database down", headers: retryAfter, content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } } },
+            "200": { description: "Up: the sync is ok or degraded", content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } } },
+            "503": { description: "Database down, or the sync has stalled", headers: retryAfter, content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } } },
           },
         },
       },
@@ -349,14 +360,33 @@ export function openApiDocument(): Record<string, unknown> {
             nextCursor: { type: ["string", "null"], description: "Pass as `cursor` for the next page; null on the last" },
           },
         },
+        SyncStatus: {
+          type: "object",
+          required: ["status", "reasons", "webhooks", "events", "reconciliation", "outbox", "failedSyncsLast24h"],
+          properties: {
+            status: { type: "string", enum: ["ok", "degraded", "stalled"] },
+            reasons: { type: "array", items: { type: "string" } },
+            webhooks: { type: "object", properties: { lastVerifiedAt: { type: ["string", "null"], format: "date-time" }, ageSeconds: { type: ["integer", "null"] } } },
+            events: { type: "object", properties: { lastAppliedAt: { type: ["string", "null"], format: "date-time" }, ageSeconds: { type: ["integer", "null"] } } },
+            reconciliation: {
+              type: ["object", "null"],
+              properties: { finishedAt: { type: "string", format: "date-time" }, status: { type: "string" }, repaired: { type: "integer" }, ageSeconds: { type: "integer" } },
+            },
+            outbox: { type: "object", properties: { users: { type: "integer" }, oldestAgeSeconds: { type: ["integer", "null"] } } },
+            failedSyncsLast24h: { type: "integer" },
+          },
+        },
         Health: {
           type: "object",
           required: ["status", "checks"],
           properties: {
-            status: { type: "string", enum: ["ok", "unavailable"] },
+            status: { type: "string", enum: ["ok", "degraded", "stalled", "unavailable"] },
             checks: {
               type: "object",
-              properties: { database: { type: "object", required: ["status"], properties: { status: { type: "string", enum: ["ok", "down"] }, latencyMs: { type: "integer" } } } },
+              properties: {
+                database: { type: "object", required: ["status"], properties: { status: { type: "string", enum: ["ok", "down"] }, latencyMs: { type: "integer" } } },
+                sync: { type: "object", required: ["status"], properties: { status: { type: "string", enum: ["ok", "degraded", "stalled", "unknown"] } } },
+              },
             },
           },
         },
@@ -367,9 +397,14 @@ export function openApiDocument(): Record<string, unknown> {
             type: { type: "string", minLength: 1, maxLength: 128, description: "e.g. user.created, user.updated, user.deleted, session.created" },
             object: { const: "event" },
             data: { type: "object" },
-            timestamp: { type: "integer", minimum: 1, description: "When Clerk emitted the event (ms)" },
+            timestamp: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "When Clerk emitted the event (ms)" },
             instance_id: { type: "string" },
-            event_attributes: { type: "object" },
+            event_attributes: {
+              type: "object",
+              properties: {
+                http_request: { type: "object", properties: { client_ip: { type: ["string", "null"] }, user_agent: { type: ["string", "null"] } } },
+              },
+            },
           },
         },
         WebhookAck: {

@@ -66,10 +66,14 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
-/** Node's server sends no body in answer to HEAD, so GET's answer serves HEAD as is. */
+/**
+ * JSON, or a string as is with the route's own content type (Prometheus' text format).
+ * Node's server sends no body in answer to HEAD, so GET's answer serves HEAD as is.
+ */
 function send(res: ServerResponse, result: RouteResult): void {
   res.writeHead(result.status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...result.headers });
-  res.end(result.body === undefined ? undefined : JSON.stringify(result.body));
+  if (typeof result.body === "string") res.end(result.body);
+  else res.end(result.body === undefined ? undefined : JSON.stringify(result.body));
 }
 
 /** What a route needs, each built on first use (lib/get-services.ts in production). */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reconciliationRunsRoute } from "../../api/admin/reconciliation-runs.js";
+import { reconciliationRunsRoute } from "../../api/admin/_reconciliation-runs.js";
 import { userHistoryRoute } from "../../api/users/[id]/_history.js";
 import { resyncRoute } from "../../api/users/[id]/_resync.js";
 import { clerkUserSchema } from "../../lib/clerk/user-payload.js";

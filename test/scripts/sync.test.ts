@@ -77,6 +77,16 @@ describe("npm run sync (backfill / manual reconciliation)", () => {
     expect(records.every((record) => typeof record.sourceEventId === "string" && record.sourceEventId.startsWith("cli-"))).toBe(true);
   });
 
+  it("status prints the sync's health: degraded before any webhook, stalled (exit 1) once webhooks stopped", async () => {
+    const fresh = await sync("status");
+    expect(fresh.code).toBe(0);
+    expect(JSON.parse(fresh.stdout)).toMatchObject({ status: "degraded", reasons: expect.arrayContaining(["degraded: no verified Clerk webhook yet"]) });
+    await db.connection().collection("sync_heartbeats").insertOne({ _id: "webhook-verified" as never, at: new Date(Date.now() - 3 * 86_400_000) });
+    const stopped = await sync("status");
+    expect(stopped.code).toBe(1);
+    expect(JSON.parse(stopped.stdout).status).toBe("stalled");
+  });
+
   it("exits non-zero when a user fails", async () => {
     clerk.users.set("user_broken", { id: "user_broken", created_at: 99 } as never);
     const result = await sync();

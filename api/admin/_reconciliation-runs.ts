@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { noQuerySchema, parseQuery } from "../../lib/http/parse-query.js";
 import { readJsonBody } from "../../lib/http/read-json-body.js";
-import { json, type Route, serveRoute } from "../../lib/http/route.js";
-import { apiDependencies } from "../../lib/get-services.js";
+import { json, type Route } from "../../lib/http/route.js";
 
 const listQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }).strict();
 const startBodySchema = z.object({ dryRun: z.boolean().default(false) }).strict();
@@ -32,4 +31,3 @@ export const reconciliationRunsRoute: Route = {
   },
 };
 
-export default serveRoute(reconciliationRunsRoute, apiDependencies);

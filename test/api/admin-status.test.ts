@@ -1,0 +1,103 @@
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { syncMetricsRoute } from "../../api/admin/_metrics.js";
+import { syncStatusRoute } from "../../api/admin/_status.js";
+import { createHealthHandler } from "../../api/health.js";
+import { createClerkWebhookHandler } from "../../api/webhooks/clerk.js";
+import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
+import { createLogger } from "../../lib/logger.js";
+import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
+import { createClerkWebhookVerifier } from "../../lib/webhooks/verify-clerk-webhook.js";
+import { useTestApi } from "../support/api.js";
+import { clerkEnvelope, clerkUser, signDelivery, testSigningSecret } from "../support/clerk-fixtures.js";
+import { serveHandler } from "../support/http.js";
+import { useTestDatabase } from "../support/mongo.js";
+
+const db = useTestDatabase();
+const api = useTestApi(db);
+type Fetch = Awaited<ReturnType<typeof api.serve>>;
+let status: Fetch;
+let metrics: Fetch;
+let healthUrl: string;
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+
+beforeAll(async () => {
+  [status, metrics] = await Promise.all([api.serve(syncStatusRoute), api.serve(syncMetricsRoute)]);
+  const services = () => api.state.services;
+  const health = await serveHandler(createHealthHandler(async () => db.connection(), async () => (await services().syncHealth(services().config.status)).status));
+  healthUrl = `${health.url}/api/health`;
+});
+
+beforeEach(async () => {
+  const { store, reports } = api.state.services;
+  await store.apply({ kind: "upsert", userId: "user_admin", snapshot: toUserSnapshot(clerkUserSchema.parse(clerkUser({ id: "user_admin", updatedAt: 1, publicMetadata: { role: "admin" } }))) });
+  await reports.start("run_recent", "cron", false, minutesAgo(12));
+  await reports.finish("run_recent", { counts: { scanned: 10, created: 0, updated: 0, tombstoned: 0, unchanged: 10, failed: 0 } }, minutesAgo(10));
+});
+
+/** A webhook verified by the real endpoint, `minutes` ago, recorded the way production records it. */
+async function webhookVerified(minutes: number) {
+  await db.connection().collection("sync_heartbeats").updateOne({ _id: "webhook-verified" as never }, { $set: { at: minutesAgo(minutes) } }, { upsert: true });
+}
+
+describe("GET /api/admin/status and /api/health: a sync that is never silently stale", () => {
+  it("is ok while webhooks arrive and are applied and reconciliation runs clean", async () => {
+    await webhookVerified(1);
+    // An event applied by the webhook path (the audit trail dates it).
+    await api.state.services.store.apply({
+      kind: "upsert",
+      userId: "user_w",
+      snapshot: toUserSnapshot(clerkUserSchema.parse(clerkUser({ id: "user_w", updatedAt: 1 }))),
+      origin: { source: "webhook", sourceEventId: "msg_1" },
+    });
+    const body = (await (await status("/api/admin/status", { as: "user_admin" })).json()) as { status: string; webhooks: { ageSeconds: number }; reasons: string[] };
+    expect(body).toMatchObject({ status: "ok", reasons: [], outbox: { users: 2, oldestAgeSeconds: expect.any(Number) }, failedSyncsLast24h: 0, reconciliation: { status: "succeeded", repaired: 0 } });
+    expect(body.webhooks.ageSeconds).toBeLessThan(120);
+    expect((await fetch(healthUrl)).status).toBe(200);
+  });
+
+  it("turns stalled when webhooks stop, and /api/health says so (503, no details)", async () => {
+    await webhookVerified(2 * 24 * 60);
+    const response = await status("/api/admin/status", { as: "user_admin" });
+    const body = (await response.json()) as { status: string; reasons: string[]; webhooks: { ageSeconds: number } };
+    expect(body.status).toBe("stalled");
+    expect(body.reasons).toContain("stalled: no verified Clerk webhook for 2880 min");
+    expect(body.webhooks.ageSeconds).toBeGreaterThan(2 * 86_400 - 60);
+
+    const health = await fetch(healthUrl);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ status: "stalled", checks: { database: { status: "ok", latencyMs: expect.any(Number) }, sync: { status: "stalled" } } });
+
+    const text = await (await metrics("/api/admin/metrics", { as: "user_admin" })).text();
+    expect(text).toContain("# TYPE clerk_sync_status gauge\nclerk_sync_status 2\n");
+    expect(text).toMatch(/^clerk_sync_last_verified_webhook_age_seconds \d+/m);
+  });
+
+  it("records the heartbeat when the real webhook endpoint forwards a verified delivery", async () => {
+    await webhookVerified(2 * 24 * 60);
+    const beats: Promise<void>[] = [];
+    const webhook = await serveHandler(
+      createClerkWebhookHandler({
+        verify: createClerkWebhookVerifier(testSigningSecret),
+        sendEvent: async () => {},
+        maxBodyBytes: 65_536,
+        logger: createLogger("silent"),
+        onForwarded: (at) => void beats.push(api.state.services.heartbeats.beat("webhook-verified", at)),
+      }),
+    );
+    try {
+      const body = JSON.stringify(clerkEnvelope("user.updated", clerkUser({ id: "user_x", updatedAt: 5 }), Date.now()));
+      expect((await fetch(`${webhook.url}/api/webhooks/clerk`, { method: "POST", ...signDelivery(body, { id: "msg_beat" }) })).status).toBe(200);
+      await Promise.all(beats);
+    } finally {
+      await webhook.close();
+    }
+    const after = (await (await status("/api/admin/status", { as: "user_admin" })).json()) as { webhooks: { ageSeconds: number } };
+    expect(after.webhooks.ageSeconds).toBeLessThan(60);
+  });
+
+  it("is for admins only", async () => {
+    await api.state.services.store.apply({ kind: "upsert", userId: "user_plain", snapshot: toUserSnapshot(clerkUserSchema.parse(clerkUser({ id: "user_plain", updatedAt: 1 }))) });
+    expect((await status("/api/admin/status", { as: "user_plain" })).status).toBe(403);
+    expect((await metrics("/api/admin/metrics", { as: "user_plain" })).status).toBe(403);
+  });
+});
