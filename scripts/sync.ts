@@ -10,6 +10,7 @@ import { ConfigError, parseSyncCliConfig, type SyncCliConfig } from "../lib/conf
 import { closeMongoConnections } from "../lib/db/connection.js";
 import { createLogger } from "../lib/logger.js";
 import type { ReconcileCounts } from "../lib/reconcile/counts.js";
+import { type OrganizationCounts, runOrganizationReconciliation } from "../lib/reconcile/reconcile-organizations.js";
 import { runReconciliation } from "../lib/reconcile/run-reconciliation.js";
 import { createSyncCore, type SyncCore } from "../lib/sync-core.js";
 
@@ -68,11 +69,14 @@ async function main(): Promise<number> {
       },
     );
     progress.done();
-    if (!dryRun) await reports.finish(runId, { counts });
+    // Organizations and their members, through the same rules (not in a dry run).
+    const organizations = dryRun ? undefined : await runOrganizationReconciliation({ ...core, logger }, { runId });
+    if (!dryRun) await reports.finish(runId, { counts, organizations });
 
     const seconds = ((Date.now() - started) / 1_000).toFixed(1);
     process.stdout.write(`${dryRun ? "dry run (nothing written)" : "reconciled"} in ${seconds} s: ${formatCounts(counts)}\n`);
-    return counts.failed > 0 ? 1 : 0;
+    if (organizations) process.stdout.write(`organizations: ${formatCounts(organizations)}\n`);
+    return counts.failed > 0 || (organizations?.failed ?? 0) > 0 ? 1 : 0;
   } finally {
     await closeMongoConnections();
   }
@@ -85,7 +89,7 @@ async function printStatus(core: SyncCore, thresholds: SyncCliConfig["status"]):
   return status === "stalled" ? 1 : 0;
 }
 
-function formatCounts(counts: ReconcileCounts): string {
+function formatCounts(counts: ReconcileCounts | OrganizationCounts): string {
   return Object.entries(counts)
     .map(([key, value]) => `${key} ${value}`)
     .join(", ");

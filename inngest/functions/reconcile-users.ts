@@ -1,5 +1,6 @@
 import { addCounts, emptyCounts } from "../../lib/reconcile/counts.js";
 import { scanChunk, sweepChunk } from "../../lib/reconcile/reconcile-chunks.js";
+import { addOrganizationCounts, emptyOrganizationCounts, reconcileOrganizationsPage, sweepOrganizations } from "../../lib/reconcile/reconcile-organizations.js";
 import type { InngestClient } from "../client.js";
 import { usersReconcileRequested } from "../events.js";
 import type { FunctionDeps } from "./apply-clerk-user-event.js";
@@ -48,16 +49,31 @@ export function createReconcileUsers(inngest: InngestClient, deps: FunctionDeps)
         afterId = result.next;
       }
 
+      // Then organizations and their members (not in a dry run): a page of organizations a step.
+      const organizations = emptyOrganizationCounts();
+      if (!dryRun) {
+        const seen: string[] = [];
+        let organizationOffset: number | null = 0;
+        for (let chunk = 0; organizationOffset !== null; chunk += 1) {
+          const from: number = organizationOffset;
+          const page = await step.run(`organizations-${chunk}`, async () => reconcileOrganizationsPage(await deps.maintenance(), from, { runId: reportId }));
+          addOrganizationCounts(organizations, page.counts);
+          seen.push(...page.seen);
+          organizationOffset = page.next;
+        }
+        addOrganizationCounts(organizations, await step.run("organizations-sweep", async () => sweepOrganizations(await deps.maintenance(), new Set(seen), { runId: reportId })));
+      }
+
       const syncFailures = await step.run("finish-report", async () => {
         const services = await deps.maintenance();
         // Syncs that exhausted their retries since the previous run: this run has just repaired them.
         const previous = (await services.reports.latest(2)).find((run) => run._id !== reportId);
         const failures = await services.audit.countFailuresSince(previous?.startedAt ?? new Date(0));
-        await services.reports.finish(reportId, { counts: totals, syncFailuresSincePreviousRun: failures });
-        services.logger.info({ runId: reportId, trigger, dryRun, ...totals, syncFailures: failures }, "reconciliation finished");
+        await services.reports.finish(reportId, { counts: totals, organizations, syncFailuresSincePreviousRun: failures });
+        services.logger.info({ runId: reportId, trigger, dryRun, ...totals, organizations, syncFailures: failures }, "reconciliation finished");
         return failures;
       });
-      return { ...totals, syncFailuresSincePreviousRun: syncFailures };
+      return { ...totals, organizations, syncFailuresSincePreviousRun: syncFailures };
     },
   );
 }

@@ -1,9 +1,9 @@
-import type { UserJSON } from "@clerk/backend";
+import type { OrganizationJSON, OrganizationMembershipJSON, UserJSON } from "@clerk/backend";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ClerkUnavailableError } from "./clerk-users-api.js";
 
 /**
- * Clerk's Backend API user listing, for reconciliation, called directly: one request a
+ * Clerk's Backend API user (and organization) listing, for reconciliation, called directly: one request a
  * page (`getUserList` in the SDK also calls `/users/count`), `limit` at most 500,
  * paced to stay well under the instance's rate limit, and patient on 429 (`Retry-After`).
  */
@@ -16,6 +16,12 @@ export interface ClerkUserDirectory {
   count(): Promise<number>;
   /** One user, or `null` when Clerk answers 404. */
   getUser(id: string): Promise<UserJSON | null>;
+  /** Organizations in creation order (oldest first); Clerk answers `{ data, total_count }`. */
+  listOrganizationsPage(offset: number, limit: number): Promise<OrganizationJSON[]>;
+  /** One organization, or `null` when Clerk answers 404. */
+  getOrganization(id: string): Promise<OrganizationJSON | null>;
+  /** A page of one organization's memberships (`null` when the organization is gone: 404). */
+  listMembershipsPage(organizationId: string, offset: number, limit: number): Promise<OrganizationMembershipJSON[] | null>;
   /** Requests sent so far (for reports and benchmarks). */
   readonly requests: number;
 }
@@ -94,6 +100,18 @@ export function createClerkUserDirectory(options: ClerkUserDirectoryOptions): Cl
     },
     getUser(id) {
       return get<UserJSON | null>(`/v1/users/${encodeURIComponent(id)}`, null);
+    },
+    async listOrganizationsPage(offset, limit) {
+      const query = new URLSearchParams({ limit: String(Math.min(limit, maxPageSize)), offset: String(offset), order_by: "+created_at" });
+      return (await get<{ data: OrganizationJSON[] }>(`/v1/organizations?${query}`)).data;
+    },
+    getOrganization(id) {
+      return get<OrganizationJSON | null>(`/v1/organizations/${encodeURIComponent(id)}`, null);
+    },
+    async listMembershipsPage(organizationId, offset, limit) {
+      const query = new URLSearchParams({ limit: String(Math.min(limit, maxPageSize)), offset: String(offset), order_by: "+created_at" });
+      const page = await get<{ data: OrganizationMembershipJSON[] } | null>(`/v1/organizations/${encodeURIComponent(organizationId)}/memberships?${query}`, null);
+      return page?.data ?? null;
     },
   };
 }

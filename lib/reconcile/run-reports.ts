@@ -1,5 +1,6 @@
 import { type Connection, type InferRawDocType, type Model, Schema } from "mongoose";
 import type { ReconcileCounts } from "./counts.js";
+import type { OrganizationCounts } from "./reconcile-organizations.js";
 
 /** One reconciliation run: what triggered it, how long it took, what it did. */
 const runSchemaDefinition = {
@@ -18,6 +19,8 @@ const runSchemaDefinition = {
     unchanged: Number,
     failed: Number,
   },
+  /** What the run did to organizations and memberships (lib/reconcile/reconcile-organizations.ts). */
+  organizations: { type: Schema.Types.Mixed },
   /** Syncs that exhausted their retries (Inngest onFailure) since the previous run. */
   syncFailuresSincePreviousRun: { type: Number },
   error: { type: String },
@@ -29,7 +32,7 @@ type RunModel = Model<ReconciliationRun>;
 
 export interface RunReports {
   start(runId: string, trigger: string, dryRun: boolean, at?: Date): Promise<void>;
-  finish(runId: string, result: { counts: ReconcileCounts; syncFailuresSincePreviousRun?: number; error?: string }, at?: Date): Promise<void>;
+  finish(runId: string, result: { counts: ReconcileCounts; organizations?: OrganizationCounts; syncFailuresSincePreviousRun?: number; error?: string }, at?: Date): Promise<void>;
   latest(limit: number): Promise<ReconciliationRun[]>;
 }
 
@@ -40,7 +43,7 @@ export function createRunReports(connection: Connection): RunReports {
       // Idempotent: a retried step must not fail on its own earlier insert.
       await runs.updateOne({ _id: runId }, { $setOnInsert: { trigger, dryRun, status: "running", startedAt: at } }, { upsert: true });
     },
-    async finish(runId, { counts, syncFailuresSincePreviousRun, error }, at = new Date()) {
+    async finish(runId, { counts, organizations, syncFailuresSincePreviousRun, error }, at = new Date()) {
       const run = await runs.findById(runId, { startedAt: 1 }).lean();
       const status = error || counts.failed > 0 ? "failed" : "succeeded";
       await runs.updateOne(
@@ -51,6 +54,7 @@ export function createRunReports(connection: Connection): RunReports {
             finishedAt: at,
             durationMs: run ? at.getTime() - run.startedAt.getTime() : 0,
             counts,
+            ...(organizations && { organizations }),
             ...(syncFailuresSincePreviousRun !== undefined && { syncFailuresSincePreviousRun }),
             ...(error && { error }),
           },

@@ -1,17 +1,21 @@
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { UserJSON } from "@clerk/backend";
+import type { OrganizationJSON, OrganizationMembershipJSON, UserJSON } from "@clerk/backend";
 
 /**
  * Clerk's Backend API at its HTTP boundary, on 127.0.0.1, speaking its documented shapes:
  * `GET /v1/users/:id` (200 user JSON, 404 `{ errors: [{ code: "resource_not_found" }] }`),
  * `DELETE /v1/users/:id` (200 `{ object: "user", id, deleted: true }`), `GET /v1/users` (a JSON array,
  * `limit` 1–500, `offset`, `order_by`, repeated `user_id` filters; 429 with `Retry-After` on demand),
- * Bearer secret key required.
+ * `GET /v1/organizations`, `GET /v1/organizations/:id` and `GET /v1/organizations/:id/memberships`
+ * (paginated `{ data, total_count }`, `limit`, `offset`, oldest first), Bearer secret key required.
  */
 export async function startClerkBackendApi(secretKey: string) {
   const users = new Map<string, UserJSON>();
+  const organizations = new Map<string, OrganizationJSON>();
+  /** By organization id, then user id. */
+  const memberships = new Map<string, Map<string, OrganizationMembershipJSON>>();
   const calls: { method: string; path: string }[] = [];
   let delayMs = 0;
   let failing = false;
@@ -60,6 +64,21 @@ export async function startClerkBackendApi(secretKey: string) {
           .sort((a, b) => (ascending ? 1 : -1) * (a.created_at - b.created_at || a.id.localeCompare(b.id)));
         return reply(200, all.slice(offset, offset + limit));
       }
+      const paginate = <T extends { created_at: number; id: string }>(items: T[]) => {
+        const limit = Number(url.searchParams.get("limit") ?? 10);
+        const offset = Number(url.searchParams.get("offset") ?? 0);
+        const sorted = items.sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id));
+        return { data: sorted.slice(offset, offset + limit), total_count: sorted.length };
+      };
+      if (url.pathname === "/v1/organizations" && req.method === "GET") return reply(200, paginate([...organizations.values()]));
+      const organizationMatch = /^\/v1\/organizations\/([^/]+)(\/memberships)?$/.exec(url.pathname);
+      if (organizationMatch && req.method === "GET") {
+        const organizationId = decodeURIComponent(organizationMatch[1] ?? "");
+        const organization = organizations.get(organizationId);
+        if (!organization) return reply(404, notFound(organizationId));
+        if (!organizationMatch[2]) return reply(200, organization);
+        return reply(200, paginate([...(memberships.get(organizationId)?.values() ?? [])]));
+      }
       const match = /^\/v1\/users\/([^/]+)$/.exec(url.pathname);
       const id = match ? decodeURIComponent(match[1] ?? "") : "";
       const user = users.get(id);
@@ -78,6 +97,8 @@ export async function startClerkBackendApi(secretKey: string) {
   return {
     url: `http://127.0.0.1:${port}`,
     users,
+    organizations,
+    memberships,
     calls,
     setDelay: (ms: number) => void (delayMs = ms),
     rateLimitNext: (count: number, retryAfterSeconds: number) => void (rateLimited = { remaining: count, retryAfterSeconds }),
@@ -100,6 +121,8 @@ export function useClerkBackendApi(secretKey: string) {
   afterAll(() => ref.current.close());
   beforeEach(() => {
     ref.current.users.clear();
+    ref.current.organizations.clear();
+    ref.current.memberships.clear();
     ref.current.calls.length = 0;
     ref.current.setDelay(0);
     ref.current.setFailing(false);

@@ -46,9 +46,20 @@ describe("scheduled and support functions, run by @inngest/test", () => {
       events: [{ name: "app/users.reconcile.requested", data: {} }],
     });
     expect(error).toBeUndefined();
-    expect(result).toEqual({ scanned: 2, created: 1, updated: 1, tombstoned: 1, unchanged: 0, failed: 0, syncFailuresSincePreviousRun: 0 });
+    expect(result).toEqual({
+      scanned: 2,
+      created: 1,
+      updated: 1,
+      tombstoned: 1,
+      unchanged: 0,
+      failed: 0,
+      organizations: { organizationsScanned: 0, organizationsChanged: 0, organizationsTombstoned: 0, membershipsScanned: 0, membershipsChanged: 0, membershipsRemoved: 0, failed: 0 },
+      syncFailuresSincePreviousRun: 0,
+    });
     expect(ctx.step.run).toHaveBeenCalledWith("scan-0", expect.any(Function));
     expect(ctx.step.run).toHaveBeenCalledWith("sweep-0", expect.any(Function));
+    expect(ctx.step.run).toHaveBeenCalledWith("organizations-0", expect.any(Function));
+    expect(ctx.step.run).toHaveBeenCalledWith("organizations-sweep", expect.any(Function));
     const [report] = await createRunReports(db.connection()).latest(1);
     expect(report).toMatchObject({
       trigger: "event",

@@ -1,0 +1,157 @@
+import type { ClerkUserDirectory } from "../clerk/clerk-user-directory.js";
+import { clerkMembershipSchema, clerkOrganizationSchema } from "../clerk/organization-payload.js";
+import type { Logger } from "../logger.js";
+import type { MembershipDocument, MembershipModel } from "../organizations/membership-model.js";
+import type { MembershipStore } from "../organizations/membership-store.js";
+import type { OrganizationModel } from "../organizations/organization-model.js";
+import type { OrganizationStore } from "../organizations/organization-store.js";
+import { toMembershipSnapshot, toOrganizationSnapshot } from "../sync/to-organization-snapshot.js";
+import type { SyncOrigin } from "../sync/types.js";
+
+export interface OrganizationReconcileDeps {
+  directory: ClerkUserDirectory;
+  organizations: OrganizationModel;
+  organizationStore: OrganizationStore;
+  memberships: MembershipModel;
+  membershipStore: MembershipStore;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface OrganizationCounts {
+  organizationsScanned: number;
+  organizationsChanged: number;
+  organizationsTombstoned: number;
+  membershipsScanned: number;
+  membershipsChanged: number;
+  membershipsRemoved: number;
+  failed: number;
+}
+
+export const emptyOrganizationCounts = (): OrganizationCounts => ({
+  organizationsScanned: 0,
+  organizationsChanged: 0,
+  organizationsTombstoned: 0,
+  membershipsScanned: 0,
+  membershipsChanged: 0,
+  membershipsRemoved: 0,
+  failed: 0,
+});
+
+export function addOrganizationCounts(into: OrganizationCounts, from: OrganizationCounts): OrganizationCounts {
+  for (const key of Object.keys(into) as (keyof OrganizationCounts)[]) into[key] += from[key];
+  return into;
+}
+
+const pageSize = 100;
+const membershipPageSize = 500;
+
+/**
+ * One page of Clerk's organizations (creation order), each applied through the same rules
+ * as the webhooks, then its members: every membership Clerk lists is applied, and a stored
+ * member Clerk no longer lists is removed, unless we wrote it after the listing began (a
+ * member who joined during the scan). `next` is the offset of the following page, or `null`.
+ */
+export async function reconcileOrganizationsPage(
+  deps: OrganizationReconcileDeps,
+  offset: number,
+  options: { runId?: string } = {},
+): Promise<{ counts: OrganizationCounts; next: number | null; seen: string[] }> {
+  const origin: SyncOrigin = { source: "reconcile", sourceEventId: options.runId ?? null };
+  const counts = emptyOrganizationCounts();
+  const page = await deps.directory.listOrganizationsPage(offset, pageSize);
+  for (const raw of page) {
+    counts.organizationsScanned += 1;
+    const parsed = clerkOrganizationSchema.safeParse(raw);
+    if (!parsed.success) {
+      counts.failed += 1;
+      deps.logger.warn({ organizationId: (raw as { id?: unknown }).id }, "reconciliation: unusable organization payload");
+      continue;
+    }
+    const outcome = await deps.organizationStore.apply({ kind: "upsert", organizationId: parsed.data.id, snapshot: toOrganizationSnapshot(parsed.data), origin });
+    if (outcome.kind !== "skipped") counts.organizationsChanged += 1;
+    addOrganizationCounts(counts, await reconcileMembers(deps, parsed.data.id, origin));
+  }
+  return { counts, next: page.length < pageSize ? null : offset + page.length, seen: page.map((organization) => organization.id) };
+}
+
+async function reconcileMembers(deps: OrganizationReconcileDeps, organizationId: string, origin: SyncOrigin): Promise<OrganizationCounts> {
+  const counts = emptyOrganizationCounts();
+  const listedAt = deps.now?.() ?? new Date();
+  const listed = new Set<string>();
+  for (let offset = 0; ; offset += membershipPageSize) {
+    const page = await deps.directory.listMembershipsPage(organizationId, offset, membershipPageSize);
+    if (page === null) return counts; // deleted meanwhile: its own deletion ends the memberships
+    for (const raw of page) {
+      counts.membershipsScanned += 1;
+      const parsed = clerkMembershipSchema.safeParse(raw);
+      if (!parsed.success) {
+        counts.failed += 1;
+        continue;
+      }
+      const snapshot = toMembershipSnapshot(parsed.data);
+      listed.add(snapshot.userId);
+      const outcome = await deps.membershipStore.apply({ kind: "upsert", snapshot, at: listedAt, origin });
+      if (outcome.kind !== "skipped") counts.membershipsChanged += 1;
+    }
+    if (page.length < membershipPageSize) break;
+  }
+  const stored = await deps.memberships.find({ organizationId, removedAt: null }).lean<MembershipDocument[]>();
+  for (const membership of stored) {
+    if (listed.has(membership.userId) || membership.updatedAt >= listedAt) continue;
+    // Clerk no longer lists this member: the membership we hold was removed.
+    const outcome = await deps.membershipStore.apply({
+      kind: "delete",
+      snapshot: {
+        organizationId,
+        userId: membership.userId,
+        membershipId: membership.membershipId,
+        generation: membership.generation,
+        clerkUpdatedAt: membership.clerkUpdatedAt,
+        role: membership.role ?? "",
+        permissions: membership.permissions ?? [],
+        publicMetadata: (membership.publicMetadata as Record<string, unknown> | undefined) ?? {},
+      },
+      at: listedAt,
+      origin,
+    });
+    if (outcome.kind === "removed") counts.membershipsRemoved += 1;
+  }
+  return counts;
+}
+
+/**
+ * Live organizations stored here that the scan did not list are only candidates (offset pages
+ * shift when organizations are created or deleted during a scan): each is tombstoned, with its
+ * memberships, only once Clerk answers 404 for it.
+ */
+export async function sweepOrganizations(deps: OrganizationReconcileDeps, seen: ReadonlySet<string>, options: { runId?: string } = {}): Promise<OrganizationCounts> {
+  const counts = emptyOrganizationCounts();
+  const live = await deps.organizations.find({ deletedAt: null }, { _id: 1 }).lean<{ _id: string }[]>();
+  for (const { _id: organizationId } of live) {
+    if (seen.has(organizationId)) continue;
+    if (await deps.directory.getOrganization(organizationId)) continue;
+    const outcome = await deps.organizationStore.apply({
+      kind: "delete",
+      organizationId,
+      deletedAt: deps.now?.() ?? new Date(),
+      origin: { source: "reconcile", sourceEventId: options.runId ?? null },
+    });
+    if (outcome.kind === "deleted") counts.organizationsTombstoned += 1;
+  }
+  return counts;
+}
+
+/** The whole organization reconciliation (the CLI; the Inngest job runs the same pages as steps). */
+export async function runOrganizationReconciliation(deps: OrganizationReconcileDeps, options: { runId?: string } = {}): Promise<OrganizationCounts> {
+  const totals = emptyOrganizationCounts();
+  const seen = new Set<string>();
+  let offset: number | null = 0;
+  while (offset !== null) {
+    const page: Awaited<ReturnType<typeof reconcileOrganizationsPage>> = await reconcileOrganizationsPage(deps, offset, options);
+    addOrganizationCounts(totals, page.counts);
+    for (const id of page.seen) seen.add(id);
+    offset = page.next;
+  }
+  return addOrganizationCounts(totals, await sweepOrganizations(deps, seen, options));
+}
