@@ -43,7 +43,7 @@ export default createHealthHandler(
     return connectMongo(getConfig().mongo);
   },
   async () => {
-    const [{ getServices }] = await Promise.all([import("../lib/get-services.js")]);
+    const { getServices } = await import("../lib/get-services.js");
     const services = await getServices();
     return (await services.syncHealth(services.config.status)).status;
   },

@@ -40,7 +40,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { InngestTestEngine } from "@inngest/test";
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { createClerkWebhookHandler } from "../api/webhooks/clerk.js";
+import { createClerkWebhookHandler } from "../lib/webhooks/clerk-webhook-handler.js";
 import { createInngestClient } from "../inngest/client.js";
 import { createPublishAppEvents } from "../inngest/functions/publish-app-events.js";
 import { createAuditLog } from "../lib/audit/audit-log.js";

@@ -1,7 +1,8 @@
 import type { ActivityView } from "../lib/activity/list-activity.js";
 import type { ListUsersQuery } from "../lib/users/list-users.js";
 import type { UserExport } from "../lib/users/user-export.js";
-import type { ProfilePatch, UserView } from "../lib/users/user-view.js";
+import type { ProfilePatch } from "../lib/users/profile-schemas.js";
+import type { UserView } from "../lib/users/user-view.js";
 
 /**
  * A typed fetch client for the React frontend. It runs in the browser: it imports

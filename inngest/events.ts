@@ -2,11 +2,9 @@ import { eventType } from "inngest";
 import { z } from "zod";
 import { clerkMembershipSchema, clerkOrganizationDeletedSchema, clerkOrganizationSchema } from "../lib/clerk/organization-payload.js";
 import { clerkSessionSchema } from "../lib/clerk/session-payload.js";
-import {
-  type ClerkUserEventType,
-  clerkUserDeletedSchema,
-  clerkUserSchema,
-} from "../lib/clerk/user-payload.js";
+import { clerkUserDeletedSchema, clerkUserSchema } from "../lib/clerk/user-payload.js";
+import { jsonShape } from "../lib/contract/field-table.js";
+import { userFields } from "../lib/users/user-contract.js";
 
 /**
  * The event catalogue. Clerk's events keep Clerk's own names under `clerk/` and
@@ -16,12 +14,6 @@ import {
 export const clerkUserCreated = eventType("clerk/user.created", { schema: clerkUserSchema });
 export const clerkUserUpdated = eventType("clerk/user.updated", { schema: clerkUserSchema });
 export const clerkUserDeleted = eventType("clerk/user.deleted", { schema: clerkUserDeletedSchema });
-
-export const clerkUserEvents = {
-  "user.created": clerkUserCreated,
-  "user.updated": clerkUserUpdated,
-  "user.deleted": clerkUserDeleted,
-} as const satisfies Record<ClerkUserEventType, { name: `clerk/${ClerkUserEventType}` }>;
 
 /** Clerk's session events; `data.http_request` is added from the envelope by our endpoint. */
 export const clerkSessionCreated = eventType("clerk/session.created", { schema: clerkSessionSchema });
@@ -54,18 +46,9 @@ export const userResyncRequested = eventType("app/user.resync.requested", {
  * a republish never produces a second event: Inngest drops a repeated id for 24 h, and
  * JetStream drops a repeated `Nats-Msg-Id` within its duplicate window.
  */
-export const syncSources = ["webhook", "fallback", "reconcile", "replay"] as const;
-export const appUserSchema = z.object({
-  email: z.string().nullable(),
-  firstName: z.string().nullable(),
-  lastName: z.string().nullable(),
-  username: z.string().nullable(),
-  imageUrl: z.string().nullable(),
-  publicMetadata: z.record(z.string(), z.unknown()),
-  banned: z.boolean(),
-  locked: z.boolean(),
-  clerkUpdatedAt: z.string(),
-});
+const syncSources = ["webhook", "fallback", "reconcile", "replay"] as const;
+/** The user in `app/user.created|updated`: the user contract's `appEvent` fields (lib/users/user-contract.ts). */
+const appUserSchema = z.object(jsonShape(userFields, "appEvent"));
 const appEventBase = {
   v: z.literal(1),
   userId: z.string(),

@@ -20,7 +20,7 @@ function retryOnFailure<T>(pending: Promise<T>, reset: () => void): Promise<T> {
   });
 }
 
-export function getRequestGate(): Promise<RequestGate> {
+function getRequestGate(): Promise<RequestGate> {
   gate ??= retryOnFailure(
     Promise.all([import("./config.js"), import("./logger.js"), import("./http/request-gate.js")]).then(
       ([{ getConfig }, { createLogger }, { createRequestGate }]) => {

@@ -1,6 +1,6 @@
 import type { UserJSON } from "@clerk/backend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClerkWebhookHandler } from "../api/webhooks/clerk.js";
+import { createClerkWebhookHandler } from "../lib/webhooks/clerk-webhook-handler.js";
 import { createInngestClient } from "../inngest/client.js";
 import { clerkUserSchema } from "../lib/clerk/user-payload.js";
 import { createLogger } from "../lib/logger.js";

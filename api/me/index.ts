@@ -4,7 +4,8 @@ import { ProblemError } from "../../lib/http/problem.js";
 import { json, type Route, serveRoute } from "../../lib/http/route.js";
 import { apiDependencies } from "../../lib/get-services.js";
 import { updateProfile } from "../../lib/users/update-profile.js";
-import { profilePatchSchema, toUserView } from "../../lib/users/user-view.js";
+import { profilePatchSchema } from "../../lib/users/profile-schemas.js";
+import { toUserView } from "../../lib/users/user-view.js";
 
 /** The signed-in user's own account: read, edit app-owned fields, delete. */
 export const meRoute: Route = {

@@ -13,7 +13,7 @@ import { type UserModel, userModelFor } from "../../lib/users/user-model.js";
  */
 
 /** The repository root (workers run from there, as `npx tsx bench/...` does). */
-export const root = fileURLToPath(new URL("../..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The only thing written to stdout: one `name: value unit` line per figure. */
 export function figure(name: string, value: number, unit: string, digits = 2): void {

@@ -5,16 +5,10 @@ import { createSendWelcomeEmail, type WelcomeEmailFunctionDeps } from "./send-we
 import { createPublishPendingAppEvents } from "./publish-pending-app-events.js";
 import { createPurgeDeletedUsers } from "./purge-deleted-users.js";
 import { createPurgeSessionActivity, type PurgeSessionActivityDeps } from "./purge-session-activity.js";
-import type { SessionActivityFunctionDeps } from "./record-session-activity.js";
-import { createRecordSessionCreated } from "./record-session-created.js";
-import { createRecordSessionEnded } from "./record-session-ended.js";
-import { createRecordSessionRemoved } from "./record-session-removed.js";
-import { createRecordSessionRevoked } from "./record-session-revoked.js";
+import { createRecordSessionFunctions, type SessionActivityFunctionDeps } from "./record-session.js";
 import { createReconcileUsers } from "./reconcile-users.js";
 import { createResyncUser } from "./resync-user.js";
-import { createSyncClerkUserCreated } from "./sync-clerk-user-created.js";
-import { createSyncClerkUserDeleted } from "./sync-clerk-user-deleted.js";
-import { createSyncClerkUserUpdated } from "./sync-clerk-user-updated.js";
+import { createSyncClerkUserFunctions } from "./sync-clerk-user.js";
 import { createSyncClerkMembership, createSyncClerkOrganization } from "./sync-clerk-organization.js";
 
 /** Every function `api/inngest.ts` serves. */
@@ -24,21 +18,26 @@ export type AllFunctionDeps = FunctionDeps &
   PublishAppEventsDeps &
   WelcomeEmailFunctionDeps;
 
+/**
+ * One file per function, named after its id, except for two families that differ only in
+ * their trigger: `sync-clerk-user.ts` makes `sync-clerk-user-created|updated|deleted` and
+ * `record-session.ts` makes `record-session-created|ended|removed|revoked`, each from one
+ * definition. The trade-off: `grep -r <function id>` finds them in a table at the top of
+ * their family's file rather than as a file name, and a change to one is a change to all,
+ * which is the point. They stay separate Inngest functions (not one function with several
+ * triggers) because the ids are deployed: Inngest keeps each one's runs and history under it.
+ * test/inngest/functions/registry.test.ts pins every id and concurrency key.
+ */
 export function createFunctions(inngest: InngestClient, deps: AllFunctionDeps) {
   return [
-    createSyncClerkUserCreated(inngest, deps),
-    createSyncClerkUserUpdated(inngest, deps),
-    createSyncClerkUserDeleted(inngest, deps),
+    ...createSyncClerkUserFunctions(inngest, deps),
     createSyncClerkOrganization(inngest, deps),
     createSyncClerkMembership(inngest, deps),
     createReconcileUsers(inngest, deps),
     createPurgeDeletedUsers(inngest, deps),
     createResyncUser(inngest, deps),
     createPublishPendingAppEvents(inngest, deps),
-    createRecordSessionCreated(inngest, deps),
-    createRecordSessionEnded(inngest, deps),
-    createRecordSessionRemoved(inngest, deps),
-    createRecordSessionRevoked(inngest, deps),
+    ...createRecordSessionFunctions(inngest, deps),
     createPurgeSessionActivity(inngest, deps),
     createPublishAppEvents(inngest, deps),
     createSendWelcomeEmail(inngest, deps.welcomeEmail),

@@ -7,7 +7,7 @@ export interface PurgeSessionActivityDeps {
   activitySchedule?: { purgeCron: string; retentionMs: number };
 }
 
-export const defaultActivitySchedule = { purgeCron: "45 3 * * *", retentionMs: 90 * 86_400_000 } as const;
+const defaultActivitySchedule = { purgeCron: "45 3 * * *", retentionMs: 90 * 86_400_000 } as const;
 
 /**
  * Daily: deletes sign-in activity older than the retention period, in one `deleteMany`.

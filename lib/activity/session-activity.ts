@@ -18,7 +18,7 @@ export interface SessionActivity {
   user: UserActivityTimes;
 }
 
-export const activityKindFor = {
+const activityKindFor = {
   "session.created": "signed_in",
   "session.ended": "ended",
   "session.removed": "removed",

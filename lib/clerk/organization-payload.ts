@@ -71,8 +71,8 @@ export const clerkOrganizationEventDataSchemas = {
   "organizationMembership.deleted": clerkMembershipSchema,
 } as const satisfies Record<ClerkOrganizationEventType, z.ZodType>;
 
-// Compile-time proof that Clerk's own types satisfy our schemas.
 type Assignable<T, U extends T> = U;
+/** @public Compile-time proof that Clerk's own types satisfy our schemas. */
 export type ClerkOrganizationTypesMatchOurSchemas = [
   Assignable<z.input<typeof clerkOrganizationSchema>, OrganizationJSON>,
   Assignable<z.input<typeof clerkMembershipSchema>, OrganizationMembershipJSON>,

@@ -27,6 +27,7 @@ export function isClerkSessionEventType(type: string): type is ClerkSessionEvent
 }
 
 type Assignable<T, U extends T> = U;
+/** @public Compile-time proof that Clerk's own session types satisfy our schema. */
 export type ClerkSessionTypesMatchOurSchema = [
   Assignable<Omit<ClerkSession, "http_request">, SessionJSON>,
   Assignable<ClerkSessionEventType, Extract<SessionWebhookEvent["type"], ClerkSessionEventType>>,

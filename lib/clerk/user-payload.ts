@@ -10,7 +10,7 @@ import { z } from "zod";
 
 const nullableString = z.string().nullable();
 
-export const clerkEmailAddressSchema = z.object({
+const clerkEmailAddressSchema = z.object({
   id: z.string().min(1),
   email_address: z.string().min(1),
   verification: z.object({ status: z.string() }).nullable().optional(),
@@ -56,9 +56,11 @@ export const clerkUserEventDataSchemas = {
   "user.deleted": clerkUserDeletedSchema,
 } as const satisfies Record<ClerkUserEventType, z.ZodType>;
 
-// Compile-time proof that Clerk's own types satisfy our schemas: if @clerk/backend
-// changes a field we rely on, typecheck fails here rather than a webhook at runtime.
 type Assignable<T, U extends T> = U;
+/**
+ * @public Compile-time proof that Clerk's own types satisfy our schemas: if @clerk/backend
+ * changes a field we rely on, typecheck fails here rather than a webhook at runtime.
+ */
 export type ClerkTypesMatchOurSchemas = [
   Assignable<ClerkUser, UserJSON>,
   Assignable<ClerkUserDeleted, Required<Pick<UserDeletedJSON, "id">> & UserDeletedJSON>,

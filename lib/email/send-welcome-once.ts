@@ -37,10 +37,10 @@ export class WelcomeEmailOutcomeUnknownError extends Error {
   }
 }
 
-export const defaultMaxSignupAgeMs = 7 * 86_400_000;
+const defaultMaxSignupAgeMs = 7 * 86_400_000;
 
 /** The `Message-ID` / `X-Idempotency-Key` seed: the same for every attempt for one user. */
-export const welcomeIdempotencyKey = (userId: string) => `welcome:${userId}`;
+const welcomeIdempotencyKey = (userId: string) => `welcome:${userId}`;
 
 type Claimed = { kind: "claimed"; claimedAt: Date; email: string; firstName: string | null };
 

@@ -62,7 +62,7 @@ export function createInngestClient(config: InngestConfig, logger?: Logger) {
 export type InngestClient = ReturnType<typeof createInngestClient>;
 
 /** The default budget of `sendOrFailFast` (an API request waiting on it). */
-export const defaultFailFastDeadlineMs = 400;
+const defaultFailFastDeadlineMs = 400;
 
 /**
  * Sends events for a caller who is waiting (an admin's API request), and gives up fast:

@@ -26,7 +26,7 @@ export type CorsDecision =
   | { kind: "allowed"; headers: Record<string, string> };
 
 /** Response headers a browser app reads (rate limits, retries, request ids, the export's file name). */
-export const exposedHeaders = [
+const exposedHeaders = [
   "RateLimit-Limit",
   "RateLimit-Remaining",
   "RateLimit-Reset",

@@ -3,7 +3,8 @@ import { activityViewSchema, listActivityQuerySchema } from "../activity/list-ac
 import { userHistoryQuerySchema } from "../audit/history-query.js";
 import { userExportSchema } from "../users/user-export.js";
 import { listUsersQuerySchema } from "../users/list-users.js";
-import { profilePatchSchema, userViewSchema } from "../users/user-view.js";
+import { profilePatchSchema } from "../users/profile-schemas.js";
+import { userViewSchema } from "../users/user-view.js";
 import { memberViewSchema, myOrganizationViewSchema, organizationViewSchema, pageQuerySchema } from "../organizations/organization-views.js";
 import { problemTypes } from "./problem.js";
 
@@ -317,12 +318,8 @@ export function openApiDocument(): Record<string, unknown> {
         Deletion: { type: "object", properties: { deleted: { type: "boolean" }, clerk: { type: "string", enum: ["deleted", "not-found"] }, localData: { type: "string", enum: ["tombstoned", "pending-webhook"] } } },
         Activity: schema(activityViewSchema),
         Organization: schema(organizationViewSchema),
-        OrganizationWithRole: {
-          allOf: [
-            { $ref: "#/components/schemas/Organization" },
-            { type: "object", required: ["role", "permissions"], properties: { role: { type: "string" }, permissions: { type: "array", items: { type: "string" } } } },
-          ],
-        },
+        // One object schema, not `allOf` with Organization: its `additionalProperties: false` would refuse `role`.
+        OrganizationWithRole: schema(organizationViewSchema.extend({ role: z.string(), permissions: z.array(z.string()) })),
         MyOrganizationPage: {
           type: "object",
           required: ["data", "nextCursor"],

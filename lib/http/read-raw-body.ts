@@ -15,7 +15,7 @@ export interface ReadRawBodyOptions {
 }
 
 /** The default `timeoutMs` (BODY_READ_TIMEOUT_MS): far above what a real client needs for a capped body. */
-export const defaultBodyReadTimeoutMs = 10_000;
+const defaultBodyReadTimeoutMs = 10_000;
 
 /**
  * Reads the request's exact bytes, as signatures need them, up to `limit`.

@@ -47,7 +47,7 @@ export const json = (status: number, body: unknown, headers?: Record<string, str
  * Who may call what: `admin` comes from the session token's `metadata.role` (a custom
  * session claim) or, failing that, from the user's Clerk public metadata as synced.
  */
-export function isAdmin(claims: Record<string, unknown>, user: UserDocument): boolean {
+function isAdmin(claims: Record<string, unknown>, user: UserDocument): boolean {
   const claimRole = (claims.metadata as { role?: unknown } | undefined)?.role;
   const storedRole = (user.publicMetadata as { role?: unknown } | undefined)?.role;
   return claimRole === "admin" || storedRole === "admin";

@@ -7,7 +7,7 @@
 export const appEventsStream = "USERS";
 
 /** Every app event's subject starts with this; the stream captures `users.>`. */
-export const appEventSubjectPrefix = "users.";
+const appEventSubjectPrefix = "users.";
 export const appEventsSubjects = `${appEventSubjectPrefix}>`;
 
 /** Event name → subject. A new app event gets its subject here, or it cannot be published. */
@@ -20,7 +20,6 @@ export const appEventSubjects = {
 } as const;
 
 export type AppEventName = keyof typeof appEventSubjects;
-export type AppEventSubject = (typeof appEventSubjects)[AppEventName];
 
 export function isAppEventName(name: string): name is AppEventName {
   return Object.hasOwn(appEventSubjects, name);

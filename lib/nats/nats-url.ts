@@ -16,7 +16,7 @@ export interface NatsTarget {
   redacted: string;
 }
 
-export class InvalidNatsUrlError extends Error {
+class InvalidNatsUrlError extends Error {
   override readonly name = "InvalidNatsUrlError";
 }
 

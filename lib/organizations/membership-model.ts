@@ -38,7 +38,6 @@ membershipSchema.index({ organizationId: 1, removedAt: 1, _id: 1 });
 export type MembershipDocument = InferRawDocType<typeof membershipSchemaDefinition> & { createdAt: Date; updatedAt: Date };
 export type MembershipModel = Model<MembershipDocument>;
 
-export const membershipKey = (organizationId: string, userId: string) => `${organizationId}:${userId}`;
 
 export function membershipModelFor(connection: Connection): MembershipModel {
   return (connection.models.Membership as MembershipModel | undefined) ?? connection.model<MembershipDocument>("Membership", membershipSchema);

@@ -4,7 +4,8 @@ import { decideMembership, type MembershipDecision, type MembershipSkipReason, t
 import type { MembershipSnapshot } from "../sync/to-organization-snapshot.js";
 import type { SyncOrigin } from "../sync/types.js";
 import type { UserModel } from "../users/user-model.js";
-import { type MembershipDocument, membershipKey, type MembershipModel } from "./membership-model.js";
+import { membershipKey } from "./membership-key.js";
+import type { MembershipDocument, MembershipModel } from "./membership-model.js";
 import type { OrganizationModel } from "./organization-model.js";
 
 /** A membership change as Clerk reported it (`delete`: the member was removed at `at`). */

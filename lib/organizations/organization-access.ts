@@ -1,6 +1,7 @@
 import type { TokenOrganization } from "../auth/authenticate-request.js";
 import { isDuplicateKeyError } from "../db/errors.js";
-import { type MembershipDocument, membershipKey, type MembershipModel } from "./membership-model.js";
+import { membershipKey } from "./membership-key.js";
+import type { MembershipDocument, MembershipModel } from "./membership-model.js";
 import type { OrganizationDocument, OrganizationModel } from "./organization-model.js";
 
 export interface OrganizationAccess {
@@ -16,7 +17,7 @@ export interface Caller {
 }
 
 /** A membership known only from a session token: any membership event from Clerk replaces it. */
-export const tokenMembershipId = (organizationId: string, userId: string) => `token:${membershipKey(organizationId, userId)}`;
+const tokenMembershipId = (organizationId: string, userId: string) => `token:${membershipKey(organizationId, userId)}`;
 
 /**
  * The caller's membership of an organization, or `null` when they are not a member (the

@@ -1,33 +1,15 @@
+import { fieldsIn, snapshotJson } from "../contract/field-table.js";
+import { userFields } from "../users/user-contract.js";
 import type { AppEvent, SyncOrigin, SyncWrite, UserSnapshot } from "./types.js";
 
-/** The user fields app events carry, in the order `changedFields` lists them. */
-const visibleFields = [
-  "email",
-  "emailAddresses",
-  "firstName",
-  "lastName",
-  "username",
-  "imageUrl",
-  "publicMetadata",
-  "banned",
-  "locked",
-] as const satisfies readonly (keyof UserSnapshot)[];
+/** The fields whose change is announced, in the order `changedFields` lists them (the user contract's `changedFields`). */
+const announcedFields = fieldsIn(userFields, "changedFields") satisfies (keyof UserSnapshot)[];
+/** The fields app events carry in `user` (the user contract's `appEvent`), taken from the snapshot written. */
+const appEventFields = fieldsIn(userFields, "appEvent") satisfies (keyof UserSnapshot)[];
 
 const defaultOrigin: SyncOrigin = { source: "webhook", sourceEventId: null };
 
-function publicUser(snapshot: UserSnapshot) {
-  return {
-    email: snapshot.email,
-    firstName: snapshot.firstName,
-    lastName: snapshot.lastName,
-    username: snapshot.username,
-    imageUrl: snapshot.imageUrl,
-    publicMetadata: snapshot.publicMetadata,
-    banned: snapshot.banned,
-    locked: snapshot.locked,
-    clerkUpdatedAt: snapshot.clerkUpdatedAt.toISOString(),
-  };
-}
+const publicUser = (snapshot: UserSnapshot) => snapshotJson(snapshot, appEventFields);
 
 /**
  * Equal as JSON data: objects by their keys and values in any key order (Inngest and MongoDB
@@ -71,7 +53,7 @@ export function appEventFor(
     case "insert":
       return { id: `app/user.created:${userId}`, name: "app/user.created", data: { ...base, user: publicUser(write.snapshot) } };
     case "update": {
-      const changedFields = visibleFields.filter((field) => !sameValue(previous?.[field], write.snapshot[field]));
+      const changedFields = announcedFields.filter((field) => !sameValue(previous?.[field], write.snapshot[field]));
       if (changedFields.length === 0) return null;
       const version = write.snapshot.clerkUpdatedAt.getTime();
       return {

@@ -1,18 +1,7 @@
-/** The user as the sync stores it, mapped from Clerk's payload (see `toUserSnapshot`). */
-export interface UserSnapshot {
-  email: string | null;
-  emailAddresses: { id: string; emailAddress: string; verified: boolean }[];
-  firstName: string | null;
-  lastName: string | null;
-  username: string | null;
-  imageUrl: string | null;
-  publicMetadata: Record<string, unknown>;
-  banned: boolean;
-  locked: boolean;
-  clerkCreatedAt: Date;
-  /** Clerk's `updated_at`: the version the ordering rule compares. */
-  clerkUpdatedAt: Date;
-}
+import type { UserSnapshot } from "../users/user-contract.js";
+
+/** The user as the sync stores it, mapped from Clerk's payload: declared field by field in the user contract. */
+export type { UserSnapshot };
 
 /** Which layer of consistency a change came through, and what caused it (for app events and the audit trail). */
 export interface SyncOrigin {

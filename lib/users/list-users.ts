@@ -22,15 +22,15 @@ export const listUsersQuerySchema = z
 export type ListUsersQuery = z.infer<typeof listUsersQuerySchema>;
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-export const encodeCursor = (lastId: string) => Buffer.from(lastId, "utf8").toString("base64url");
-export const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8");
+const encodeCursor = (lastId: string) => Buffer.from(lastId, "utf8").toString("base64url");
+const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8");
 
 /**
  * Pure: the MongoDB filter for a page. Sorted by `_id` (the Clerk id), which is unique
  * and stable, so a cursor is just the last id seen. The search is a prefix, anchored,
  * so it can use an index on `email`; user input is escaped, never a pattern.
  */
-export function buildUserListFilter(query: ListUsersQuery): Record<string, unknown> {
+function buildUserListFilter(query: ListUsersQuery): Record<string, unknown> {
   const clauses: Record<string, unknown>[] = [];
   if (query.deleted !== "any") clauses.push({ deletedAt: query.deleted === "true" ? { $ne: null } : null });
   if (query.banned !== "any") clauses.push({ banned: query.banned === "true" ? true : { $ne: true } });

@@ -1,27 +1,15 @@
 import { activityModelFor } from "../activity/activity-model.js";
+import { purgedPaths } from "../contract/field-table.js";
+import { userFields } from "./user-contract.js";
 import type { UserModel } from "./user-model.js";
 
-/** Everything personal a tombstone may still hold; `_id` and `deletedAt` stay to keep the user deleted. */
-const personalFields = [
-  "email",
-  "emailAddresses",
-  "firstName",
-  "lastName",
-  "username",
-  "imageUrl",
-  "publicMetadata",
-  "banned",
-  "locked",
-  "clerkCreatedAt",
-  "clerkUpdatedAt",
-  "profile",
-  "lastSeenAt",
-  "lastSignInAt",
-  "lastActiveAt",
-  "welcomeEmail",
-  // Unpublished app events carry personal data too; 30 days on, they are past any use.
-  "outbox",
-] as const;
+/**
+ * Everything personal a tombstone may still hold: every stored field of the user contract
+ * (lib/users/user-contract.ts) but those it keeps (`_id`, `deletedAt`, `purgedAt`, our
+ * timestamps), so a field added to the contract is erased unless it says otherwise. Unpublished
+ * app events (the outbox) carry personal data too; 30 days on, they are past any use.
+ */
+const personalFields = purgedPaths(userFields);
 
 /**
  * Retention: erases the personal data of users deleted before `cutoff`, in one write,

@@ -1,5 +1,5 @@
 import type { UserDocument, UserModel } from "./user-model.js";
-import type { ProfilePatch } from "./user-view.js";
+import type { ProfilePatch } from "./profile-schemas.js";
 
 /**
  * Applies a validated profile patch in one write: a value sets the field, `null`

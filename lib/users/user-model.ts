@@ -7,6 +7,10 @@ import { type Connection, type InferRawDocType, type Model, Schema } from "mongo
  * Sync bookkeeping: `clerkUpdatedAt` is the Clerk version last applied (the ordering
  * rule compares it); `deletedAt` is the tombstone that keeps a deleted user deleted.
  * A tombstone written before the user was ever seen holds only `_id` and `deletedAt`.
+ *
+ * Every top-level path here is a stored field of the user contract (user-contract.ts), which
+ * says where each comes from and where it appears; test/lib/users/user-contract.test.ts fails
+ * when the two disagree.
  */
 const emailAddressSchema = new Schema(
   {

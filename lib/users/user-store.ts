@@ -6,7 +6,7 @@ import type { AnyBulkWriteOperation } from "mongoose";
 import type { UserDocument, UserModel } from "./user-model.js";
 
 /** Raised when other writers keep changing a user between our read and our write. Retryable. */
-export class WriteConflictError extends Error {
+class WriteConflictError extends Error {
   override readonly name = "WriteConflictError";
   constructor(readonly userId: string, attempts: number) {
     super(`user ${userId} changed under ${attempts} consecutive writes; giving up for this attempt`);

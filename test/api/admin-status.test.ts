@@ -2,7 +2,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { syncMetricsRoute } from "../../api/admin/_metrics.js";
 import { syncStatusRoute } from "../../api/admin/_status.js";
 import { createHealthHandler } from "../../api/health.js";
-import { createClerkWebhookHandler } from "../../api/webhooks/clerk.js";
+import { createClerkWebhookHandler } from "../../lib/webhooks/clerk-webhook-handler.js";
 import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
 import { createLogger } from "../../lib/logger.js";
 import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";

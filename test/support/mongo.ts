@@ -6,8 +6,11 @@ import { type UserModel, userModelFor } from "../../lib/users/user-model.js";
 
 /** A database of this run's and this worker's own (`VITEST_POOL_ID`), emptied before every test, dropped after the file. */
 export function useTestDatabase(): { config: MongoConfig; connection: () => Connection; users: () => UserModel } {
+  const uri = inject("mongoUri");
+  // Provided by test/global-setup.ts, which only the integration project runs (vitest.config.ts).
+  if (!uri) throw new Error("no MongoDB in this project: a test that uses the database is an integration test (vitest.config.ts)");
   const config: MongoConfig = {
-    uri: inject("mongoUri"),
+    uri,
     dbName: `cms_test_${inject("runId")}_${process.env.VITEST_POOL_ID ?? "0"}`,
     maxPoolSize: 10,
     serverSelectionTimeoutMs: 5_000,

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createClerkWebhookHandler } from "../../../api/webhooks/clerk.js";
+import { createClerkWebhookHandler } from "../../../lib/webhooks/clerk-webhook-handler.js";
 import { createInngestClient } from "../../../inngest/client.js";
 import { createLogger } from "../../../lib/logger.js";
 import { createClerkWebhookVerifier } from "../../../lib/webhooks/verify-clerk-webhook.js";

@@ -1,9 +1,8 @@
 import { InngestTestEngine } from "@inngest/test";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createClerkWebhookHandler } from "../../../api/webhooks/clerk.js";
+import { createClerkWebhookHandler } from "../../../lib/webhooks/clerk-webhook-handler.js";
 import { createInngestClient } from "../../../inngest/client.js";
-import { createRecordSessionCreated } from "../../../inngest/functions/record-session-created.js";
-import { createRecordSessionRevoked } from "../../../inngest/functions/record-session-revoked.js";
+import { createRecordSessionFunctions } from "../../../inngest/functions/record-session.js";
 import { activityModelFor } from "../../../lib/activity/activity-model.js";
 import { createActivityStore } from "../../../lib/activity/activity-store.js";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
@@ -136,11 +135,14 @@ describe("a signed session webhook, end to end", () => {
     const [signIn, revocation] = eventApi.received;
     expect([signIn?.name, revocation?.name]).toEqual(["clerk/session.created", "clerk/session.revoked"]);
 
-    const deps = { activity: async () => createActivityStore(db.connection()) };
+    const functions = createRecordSessionFunctions(inngest, { activity: async () => createActivityStore(db.connection()) });
+    const recordSessionCreated = functions.find((fn) => fn.id() === "record-session-created");
+    const recordSessionRevoked = functions.find((fn) => fn.id() === "record-session-revoked");
     for (const [fn, event] of [
-      [createRecordSessionCreated(inngest, deps), signIn],
-      [createRecordSessionRevoked(inngest, deps), revocation],
+      [recordSessionCreated, signIn],
+      [recordSessionRevoked, revocation],
     ] as const) {
+      if (!fn) throw new Error("no such session function");
       const { error } = await new InngestTestEngine({ function: fn }).execute({ events: [event as never] });
       expect(error).toBeUndefined();
     }

@@ -3,11 +3,7 @@ import { NonRetriableError } from "inngest";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createInngestClient, type InngestClient } from "../../../inngest/client.js";
 import { createPurgeSessionActivity } from "../../../inngest/functions/purge-session-activity.js";
-import { perSessionUserConcurrency, toSession } from "../../../inngest/functions/record-session-activity.js";
-import { createRecordSessionCreated } from "../../../inngest/functions/record-session-created.js";
-import { createRecordSessionEnded } from "../../../inngest/functions/record-session-ended.js";
-import { createRecordSessionRemoved } from "../../../inngest/functions/record-session-removed.js";
-import { createRecordSessionRevoked } from "../../../inngest/functions/record-session-revoked.js";
+import { createRecordSessionFunctions, perSessionUserConcurrency, toSession } from "../../../inngest/functions/record-session.js";
 import { activityModelFor } from "../../../lib/activity/activity-model.js";
 import { createActivityStore } from "../../../lib/activity/activity-store.js";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
@@ -29,13 +25,11 @@ let inngest: InngestClient;
 let functions: ReturnType<typeof createFunctions>;
 let purge: ReturnType<typeof createPurgeSessionActivity>;
 
+/** The four functions by the event each is meant for (the registration test checks each one's trigger). */
 function createFunctions(client: InngestClient, functionDeps: typeof deps) {
-  return {
-    "clerk/session.created": createRecordSessionCreated(client, functionDeps),
-    "clerk/session.ended": createRecordSessionEnded(client, functionDeps),
-    "clerk/session.removed": createRecordSessionRemoved(client, functionDeps),
-    "clerk/session.revoked": createRecordSessionRevoked(client, functionDeps),
-  };
+  const [created, ended, removed, revoked] = createRecordSessionFunctions(client, functionDeps);
+  if (!created || !ended || !removed || !revoked) throw new Error("expected four session functions");
+  return { "clerk/session.created": created, "clerk/session.ended": ended, "clerk/session.removed": removed, "clerk/session.revoked": revoked };
 }
 
 beforeAll(async () => {
@@ -316,11 +310,11 @@ describe("invalid payloads and failures", () => {
   });
 
   it("a database error fails the run as retryable, and sends no app event", async () => {
-    const failing = createRecordSessionCreated(inngest, {
+    const failing = createFunctions(inngest, {
       activity: async () => {
         throw Object.assign(new Error("connection 3 to 127.0.0.1:27017 closed"), { name: "MongoNetworkError" });
       },
-    });
+    })["clerk/session.created"];
     const { error, ctx } = await new InngestTestEngine({ function: failing }).execute({
       events: [{ name: "clerk/session.created", data: clerkSession({ id: "sess_1", createdAt: 1 }) }],
     });

@@ -1,24 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { appEventFor, sameValue } from "../../../lib/sync/app-event-for.js";
+import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import type { UserSnapshot } from "../../../lib/sync/types.js";
+import { clerkUser } from "../../support/clerk-fixtures.js";
 
 const now = new Date("2026-11-23T12:00:00Z");
 const origin = { source: "webhook", sourceEventId: "msg_1" } as const;
+/** Ada at version 1000, through the real mapping (so it has every field the user contract takes from Clerk). */
+const ada = toUserSnapshot(clerkUserSchema.parse(clerkUser({ id: "user_1", createdAt: 1, updatedAt: 1_000, firstName: "Ada", emails: ["ada@example.com"] })));
 function snapshot(overrides: Partial<UserSnapshot> = {}): UserSnapshot {
-  return {
-    email: "ada@example.com",
-    emailAddresses: [{ id: "idn_1", emailAddress: "ada@example.com", verified: true }],
-    firstName: "Ada",
-    lastName: "Lovelace",
-    username: null,
-    imageUrl: null,
-    publicMetadata: {},
-    banned: false,
-    locked: false,
-    clerkCreatedAt: new Date(1),
-    clerkUpdatedAt: new Date(1_000),
-    ...overrides,
-  };
+  return { ...ada, ...overrides };
 }
 
 describe("appEventFor: what a sync write announces", () => {

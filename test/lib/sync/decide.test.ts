@@ -1,24 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { decide } from "../../../lib/sync/decide.js";
+import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import type { StoredSyncState, SyncEvent, UserSnapshot } from "../../../lib/sync/types.js";
+import { clerkUser } from "../../support/clerk-fixtures.js";
 import { seededRandom } from "../../support/random.js";
 
 const deletedAt = new Date("2026-01-02T00:00:00Z");
 
+/** A distinct snapshot per version, through the real mapping (so it has every field the user contract takes from Clerk). */
 function snapshot(version: number): UserSnapshot {
-  return {
-    email: `v${version}@example.com`,
-    emailAddresses: [{ id: "idn_1", emailAddress: `v${version}@example.com`, verified: true }],
-    firstName: `v${version}`,
-    lastName: null,
-    username: null,
-    imageUrl: null,
-    publicMetadata: { version },
-    banned: false,
-    locked: false,
-    clerkCreatedAt: new Date(1),
-    clerkUpdatedAt: new Date(version),
-  };
+  const user = clerkUser({ id: "user_1", createdAt: 1, updatedAt: version, firstName: `v${version}`, emails: [`v${version}@example.com`], publicMetadata: { version } });
+  return toUserSnapshot(clerkUserSchema.parse(user));
 }
 const upsert = (version: number): SyncEvent => ({ kind: "upsert", userId: "user_1", snapshot: snapshot(version) });
 const remove: SyncEvent = { kind: "delete", userId: "user_1", deletedAt };

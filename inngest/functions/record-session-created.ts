@@ -1,6 +1,0 @@
-import type { InngestClient } from "../client.js";
-import { createRecordSessionFunction, type SessionActivityFunctionDeps } from "./record-session-activity.js";
-
-export function createRecordSessionCreated(inngest: InngestClient, deps: SessionActivityFunctionDeps) {
-  return createRecordSessionFunction(inngest, deps, "session.created");
-}
