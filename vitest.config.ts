@@ -17,6 +17,7 @@ const unitTests = [
   "test/lib/ops/assess-sync-health.test.ts",
   "test/inngest/functions/registry.test.ts",
   "test/lib/users/user-contract.test.ts",
+  "test/lib/auth/authenticate-request.test.ts",
 ];
 
 /**

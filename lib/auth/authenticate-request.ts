@@ -67,7 +67,12 @@ export async function createRequestAuthenticator(config: ClerkConfig): Promise<A
     acceptsToken: "session_token" as const,
   };
 
+  const verified = createVerifiedTokenCache(config.clockSkewMs);
+
   return async (req) => {
+    const bearer = bearerToken(req);
+    const cached = bearer && verified.get(bearer);
+    if (cached) return cached;
     const state = await clerk.authenticateRequest(toFetchRequest(req), options);
     if (state.status !== "signed-in") {
       const reason: string = state.reason;
@@ -75,7 +80,7 @@ export async function createRequestAuthenticator(config: ClerkConfig): Promise<A
     }
     const auth = state.toAuth();
     const claims = auth.sessionClaims as Record<string, unknown>;
-    return {
+    const result: AuthResult = {
       kind: "signed-in",
       userId: auth.userId,
       sessionId: auth.sessionId ?? null,
@@ -83,7 +88,43 @@ export async function createRequestAuthenticator(config: ClerkConfig): Promise<A
       organization: auth.orgId && auth.orgRole ? { id: auth.orgId, slug: auth.orgSlug ?? null, role: auth.orgRole, permissions: auth.orgPermissions ?? [] } : null,
       issuedAt: new Date((typeof claims.iat === "number" ? claims.iat : 0) * 1_000),
     };
+    if (bearer && typeof claims.exp === "number") verified.set(bearer, result, claims.exp * 1_000);
+    return result;
   };
+}
+
+/** The most verified tokens kept: Clerk's session tokens live a minute, so this covers 10k active sessions. */
+const maxCachedTokens = 10_000;
+
+/**
+ * Session tokens Clerk has verified, until they expire. A browser sends the same token with
+ * every request for about a minute; checking its RS256 signature and claims again each time is
+ * most of an authenticated request's CPU. The expiry is still checked on every request (with
+ * the configured clock skew, as Clerk does); `azp` and the signature cannot change for the
+ * same token string. Bounded: the oldest entries go first.
+ */
+function createVerifiedTokenCache(clockSkewMs: number) {
+  const entries = new Map<string, { result: AuthResult; expiresAtMs: number }>();
+  return {
+    get(token: string): AuthResult | undefined {
+      const entry = entries.get(token);
+      if (!entry) return undefined;
+      if (Date.now() > entry.expiresAtMs + clockSkewMs) {
+        entries.delete(token);
+        return undefined;
+      }
+      return entry.result;
+    },
+    set(token: string, result: AuthResult, expiresAtMs: number): void {
+      if (entries.size >= maxCachedTokens) entries.delete(entries.keys().next().value as string);
+      entries.set(token, { result, expiresAtMs });
+    },
+  };
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const authorization = req.headers.authorization;
+  return (authorization && /^bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1]) || undefined;
 }
 
 /**

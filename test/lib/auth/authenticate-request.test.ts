@@ -1,0 +1,48 @@
+import type { IncomingMessage } from "node:http";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createRequestAuthenticator } from "../../../lib/auth/authenticate-request.js";
+import { parseConfig } from "../../../lib/config.js";
+import { testSigningSecret } from "../../support/clerk-fixtures.js";
+import { createTokenFactory, frontendOrigin, testPublishableKey, testSecretKey } from "../../support/clerk-tokens.js";
+
+let tokens: Awaited<ReturnType<typeof createTokenFactory>>;
+let authenticate: Awaited<ReturnType<typeof createRequestAuthenticator>>;
+beforeAll(async () => {
+  tokens = await createTokenFactory();
+  const config = parseConfig({
+    MONGODB_URI: "mongodb://127.0.0.1:9/",
+    CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
+    CLERK_SECRET_KEY: testSecretKey,
+    CLERK_PUBLISHABLE_KEY: testPublishableKey,
+    CLERK_JWT_KEY: tokens.jwtKey,
+    CLERK_AUTHORIZED_PARTIES: frontendOrigin,
+    CLERK_CLOCK_SKEW_MS: "0",
+    INNGEST_DEV: "1",
+  });
+  authenticate = await createRequestAuthenticator(config.clerk);
+});
+
+const request = (authorization: string) => ({ method: "GET", url: "/api/me", headers: { host: "api.example.test", authorization } }) as unknown as IncomingMessage;
+
+describe("the authenticator's cache of verified tokens", () => {
+  it("answers a repeated token from the cache, the same as the first time", async () => {
+    const token = await tokens.sign({ userId: "user_cached", organization: { id: "org_1", role: "admin" } });
+    const first = await authenticate(request(`Bearer ${token}`));
+    const again = await authenticate(request(`bearer ${token}`));
+    expect(first).toMatchObject({ kind: "signed-in", userId: "user_cached", organization: { id: "org_1", role: "org:admin" } });
+    expect(again).toBe(first);
+  });
+
+  it("still refuses a cached token once it has expired", async () => {
+    const token = await tokens.sign({ userId: "user_short", expiresIn: 1 });
+    expect((await authenticate(request(`Bearer ${token}`))).kind).toBe("signed-in");
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect((await authenticate(request(`Bearer ${token}`))).kind).toBe("signed-out");
+  });
+
+  it("never caches a refusal: a token for another frontend stays refused", async () => {
+    const token = await tokens.sign({ userId: "user_x", azp: "https://evil.example" });
+    expect((await authenticate(request(`Bearer ${token}`))).kind).toBe("signed-out");
+    expect((await authenticate(request(`Bearer ${token}`))).kind).toBe("signed-out");
+  });
+});
