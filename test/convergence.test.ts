@@ -13,6 +13,7 @@ import { startInngestEventApi } from "./support/inngest-event-api.js";
 import { syncFunctionEngines, testInngestConfig } from "./support/inngest.js";
 import { useTestDatabase } from "./support/mongo.js";
 import { seededRandom } from "./support/random.js";
+import { runPool } from "./support/run-pool.js";
 
 /**
  * Many users' Clerk histories, every event delivered one to three times, shuffled,
@@ -24,7 +25,6 @@ import { seededRandom } from "./support/random.js";
 
 const userCount = Number(process.env.CONVERGENCE_USERS ?? 200);
 const seed = Number(process.env.CONVERGENCE_SEED ?? 6);
-const parallelism = 8;
 
 interface ClerkEvent {
   type: "user.created" | "user.updated" | "user.deleted";
@@ -99,28 +99,6 @@ afterAll(async () => {
   await webhook.close();
   await eventApi.close();
 });
-
-/**
- * Runs deliveries `parallelism` at a time, in the given order, but one at a time per user:
- * as the functions' concurrency key makes Inngest do. (Truly concurrent writes to one user
- * are covered by the store's tests, against a real mongod: FerretDB's updates are not atomic.)
- */
-async function runPool<T>(items: T[], keyOf: (item: T) => string, worker: (item: T) => Promise<void>): Promise<void> {
-  const tails = new Map<string, Promise<void>>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallelism }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        const key = keyOf(item);
-        const previous = tails.get(key) ?? Promise.resolve();
-        const run = previous.then(() => worker(item));
-        tails.set(key, run.catch(() => undefined));
-        await run;
-      }
-    }),
-  );
-}
 
 describe("convergence under shuffled, duplicated deliveries through both paths", () => {
   it(`the database equals Clerk's newest state for ${userCount} users`, async () => {

@@ -14,6 +14,7 @@ import { startInngestEventApi } from "./support/inngest-event-api.js";
 import { syncFunctionEngines, testInngestConfig } from "./support/inngest.js";
 import { useTestDatabase } from "./support/mongo.js";
 import { seededRandom } from "./support/random.js";
+import { runPool } from "./support/run-pool.js";
 
 /**
  * Organizations and memberships under the same faults as users: Clerk histories (orgs
@@ -28,7 +29,6 @@ import { seededRandom } from "./support/random.js";
 
 const organizationCount = Number(process.env.ORG_CONVERGENCE_ORGS ?? 40);
 const seed = Number(process.env.ORG_CONVERGENCE_SEED ?? 17);
-const parallelism = 8;
 
 interface ClerkEvent {
   type: string;
@@ -140,23 +140,6 @@ afterAll(async () => {
   await eventApi.close();
   await clerk?.close();
 });
-
-/** `parallelism` runs at a time, one at a time per concurrency key (as Inngest runs them); different keys race. */
-async function runPool<T>(items: T[], keyOf: (item: T) => string, worker: (item: T) => Promise<void>): Promise<void> {
-  const tails = new Map<string, Promise<void>>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallelism }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        const key = keyOf(item);
-        const run = (tails.get(key) ?? Promise.resolve()).then(() => worker(item));
-        tails.set(key, run.catch(() => undefined));
-        await run;
-      }
-    }),
-  );
-}
 
 const functionFor = (type: string) =>
   type.startsWith("organizationMembership.") ? "sync-clerk-membership" : type.startsWith("organization.") ? "sync-clerk-organization" : `sync-clerk-${type.replace(".", "-")}`;
