@@ -7,13 +7,14 @@ import { createLogger } from "../lib/logger.js";
 import { toUserSnapshot } from "../lib/sync/to-user-snapshot.js";
 import { createUserStore } from "../lib/users/user-store.js";
 import { createClerkWebhookVerifier } from "../lib/webhooks/verify-clerk-webhook.js";
-import { clerkEnvelope, clerkUser, clerkUserDeleted, signDelivery, testSigningSecret } from "./support/clerk-fixtures.js";
+import { clerkUser, clerkUserDeleted, testSigningSecret } from "./support/clerk-fixtures.js";
 import { serveHandler } from "./support/http.js";
 import { startInngestEventApi } from "./support/inngest-event-api.js";
 import { syncFunctionEngines, testInngestConfig } from "./support/inngest.js";
 import { useTestDatabase } from "./support/mongo.js";
 import { seededRandom } from "./support/random.js";
 import { runPool } from "./support/run-pool.js";
+import { deliverClerkEvent } from "./support/clerk-delivery.js";
 
 /**
  * Many users' Clerk histories, every event delivered one to three times, shuffled,
@@ -119,19 +120,7 @@ describe("convergence under shuffled, duplicated deliveries through both paths",
     const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
 
     await runPool(deliveries, ({ event }) => String(event.data.id), async ({ event, path, svixId }) => {
-      let inngestEvent: { name: string; id?: string; ts?: number; data: Record<string, unknown> };
-      if (path === "webhook") {
-        const body = JSON.stringify(clerkEnvelope(event.type, event.data, event.timestamp));
-        const response = await fetch(`${webhook.url}/api/webhooks/clerk`, { method: "POST", ...signDelivery(body, { id: svixId }) });
-        expect(response.status).toBe(200);
-        const forwarded = eventApi.received.findLast((received) => received.id === svixId);
-        if (!forwarded) throw new Error(`webhook ${svixId} did not reach the event API`);
-        expect(forwarded.ts).toBe(event.timestamp);
-        inngestEvent = forwarded;
-      } else {
-        // Clerk → Inngest directly: `{ name: "clerk/" + type, data }`, the ts is Inngest's receipt time.
-        inngestEvent = { name: `clerk/${event.type}`, data: event.data, ts: Date.now() };
-      }
+      const inngestEvent = await deliverClerkEvent(event, { path, svixId }, { webhookUrl: webhook.url, received: eventApi.received });
       const { result, error } = await engineFor(inngestEvent.name).execute({ events: [inngestEvent as never] });
       if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
       const outcome = result as { kind: string; reason?: string };

@@ -5,7 +5,7 @@ import { createLogger } from "../lib/logger.js";
 import { runOrganizationReconciliation } from "../lib/reconcile/reconcile-organizations.js";
 import { createSyncCore, type SyncCore } from "../lib/sync-core.js";
 import { createClerkWebhookVerifier } from "../lib/webhooks/verify-clerk-webhook.js";
-import { clerkEnvelope, clerkUser, clerkUserDeleted, signDelivery, testSigningSecret } from "./support/clerk-fixtures.js";
+import { clerkUser, clerkUserDeleted, testSigningSecret } from "./support/clerk-fixtures.js";
 import { clerkMembership, clerkOrganization } from "./support/clerk-organization-fixtures.js";
 import { startClerkBackendApi } from "./support/clerk-backend-api.js";
 import { testSecretKey } from "./support/clerk-tokens.js";
@@ -15,6 +15,7 @@ import { syncFunctionEngines, testInngestConfig } from "./support/inngest.js";
 import { useTestDatabase } from "./support/mongo.js";
 import { seededRandom } from "./support/random.js";
 import { runPool } from "./support/run-pool.js";
+import { deliverClerkEvent } from "./support/clerk-delivery.js";
 
 /**
  * Organizations and memberships under the same faults as users: Clerk histories (orgs
@@ -163,17 +164,7 @@ describe("organizations and memberships converge under shuffled, duplicated deli
     const outcomes = new Map<string, number>();
 
     await runPool(deliveries, ({ event }) => event.key, async ({ event, path, svixId }) => {
-      let inngestEvent: { name: string; id?: string; ts?: number; data: Record<string, unknown> };
-      if (path === "webhook") {
-        const body = JSON.stringify(clerkEnvelope(event.type, event.data, event.timestamp));
-        const response = await fetch(`${webhook.url}/api/webhooks/clerk`, { method: "POST", ...signDelivery(body, { id: svixId }) });
-        expect(response.status).toBe(200);
-        const forwarded = eventApi.received.findLast((received) => received.id === svixId);
-        if (!forwarded) throw new Error(`webhook ${svixId} did not reach the event API`);
-        inngestEvent = forwarded;
-      } else {
-        inngestEvent = { name: `clerk/${event.type}`, data: event.data, ts: Date.now() };
-      }
+      const inngestEvent = await deliverClerkEvent(event, { path, svixId }, { webhookUrl: webhook.url, received: eventApi.received });
       const { result, error } = await engineById(functionFor(event.type)).execute({ events: [inngestEvent as never] });
       if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
       const outcome = result as { kind: string; reason?: string };

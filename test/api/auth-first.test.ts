@@ -6,8 +6,8 @@ import { createRequestGate, type RequestGate } from "../../lib/http/request-gate
 import { serveRoute } from "../../lib/http/route.js";
 import { createLogger } from "../../lib/logger.js";
 import { createServices } from "../../lib/services.js";
-import { testSigningSecret } from "../support/clerk-fixtures.js";
-import { createTokenFactory, frontendOrigin, testPublishableKey, testSecretKey } from "../support/clerk-tokens.js";
+import { testClerkEnv } from "../support/clerk-fixtures.js";
+import { createTokenFactory } from "../support/clerk-tokens.js";
 import { serveHandler } from "../support/http.js";
 
 /**
@@ -39,12 +39,7 @@ describe("authentication before the database", () => {
     const config = parseConfig({
       MONGODB_URI: `mongodb://127.0.0.1:${port}/`,
       MONGODB_SERVER_SELECTION_TIMEOUT_MS: "500",
-      CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
-      CLERK_SECRET_KEY: testSecretKey,
-      CLERK_PUBLISHABLE_KEY: testPublishableKey,
-      CLERK_JWT_KEY: tokens.jwtKey,
-      CLERK_AUTHORIZED_PARTIES: frontendOrigin,
-      INNGEST_DEV: "1",
+      ...testClerkEnv(tokens.jwtKey),
       LOG_LEVEL: "silent",
     });
     const logger = createLogger("silent");
@@ -117,12 +112,8 @@ describe("when token verification itself fails", () => {
     // No CLERK_JWT_KEY: Clerk fetches its JWKS from the Backend API, which is down.
     const config = parseConfig({
       MONGODB_URI: "mongodb://127.0.0.1:9/",
-      CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
-      CLERK_SECRET_KEY: testSecretKey,
-      CLERK_PUBLISHABLE_KEY: testPublishableKey,
-      CLERK_AUTHORIZED_PARTIES: frontendOrigin,
+      ...testClerkEnv(),
       CLERK_API_URL: `http://127.0.0.1:${port}`,
-      INNGEST_DEV: "1",
       LOG_LEVEL: "silent",
     });
     const lines: string[] = [];
@@ -143,11 +134,7 @@ describe("when token verification itself fails", () => {
   it("answers 500 with a log line, not 401, when verification throws", async () => {
     const config = parseConfig({
       MONGODB_URI: "mongodb://127.0.0.1:9/",
-      CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
-      CLERK_SECRET_KEY: testSecretKey,
-      CLERK_PUBLISHABLE_KEY: testPublishableKey,
-      CLERK_JWT_KEY: tokens.jwtKey,
-      INNGEST_DEV: "1",
+      ...testClerkEnv(tokens.jwtKey),
     });
     const lines: string[] = [];
     const real = await createRequestGate(config, createLogger("error", { write: (line: string) => void lines.push(line) }));

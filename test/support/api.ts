@@ -6,8 +6,8 @@ import { parseConfig } from "../../lib/config.js";
 import { createLogger } from "../../lib/logger.js";
 import { createServices, type Services } from "../../lib/services.js";
 import { startClerkBackendApi } from "./clerk-backend-api.js";
-import { testSigningSecret } from "./clerk-fixtures.js";
-import { createTokenFactory, frontendOrigin, testPublishableKey, testSecretKey } from "./clerk-tokens.js";
+import { testClerkEnv } from "./clerk-fixtures.js";
+import { createTokenFactory, testSecretKey } from "./clerk-tokens.js";
 import { serveHandler } from "./http.js";
 import type { useTestDatabase } from "./mongo.js";
 
@@ -33,13 +33,8 @@ export function useTestApi(db: ReturnType<typeof useTestDatabase>, env: Record<s
     const config = parseConfig({
       MONGODB_URI: db.config.uri,
       MONGODB_DB_NAME: db.config.dbName,
-      CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
-      CLERK_SECRET_KEY: testSecretKey,
-      CLERK_PUBLISHABLE_KEY: testPublishableKey,
-      CLERK_JWT_KEY: state.tokens.jwtKey,
-      CLERK_AUTHORIZED_PARTIES: frontendOrigin,
+      ...testClerkEnv(state.tokens.jwtKey),
       CLERK_API_URL: state.clerk.url,
-      INNGEST_DEV: "1",
       LOG_LEVEL: "silent",
       ...(typeof env === "function" ? env() : env),
     });

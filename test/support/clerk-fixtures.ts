@@ -1,5 +1,6 @@
 import type { UserJSON } from "@clerk/backend";
 import { Webhook } from "svix";
+import { frontendOrigin, testPublishableKey, testSecretKey } from "./clerk-tokens.js";
 
 /** A webhook signing secret in Svix's format, made for the test run. */
 export const testSigningSecret = `whsec_${Buffer.from("clerk-mongo-sync test secret 0123456789").toString("base64")}`;
@@ -120,5 +121,21 @@ export function signDelivery(
       "svix-timestamp": String(Math.floor(at.getTime() / 1000)),
       "svix-signature": signatures.join(" "),
     },
+  };
+}
+
+/**
+ * The environment a test API runs with: Clerk's keys (the JWT key only when given: without it
+ * Clerk fetches its keys from the Backend API), the test frontend as the authorized party, and
+ * Inngest in dev mode. Spread the test's own variables (MongoDB, overrides) over it.
+ */
+export function testClerkEnv(jwtKey?: string): Record<string, string> {
+  return {
+    CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
+    CLERK_SECRET_KEY: testSecretKey,
+    CLERK_PUBLISHABLE_KEY: testPublishableKey,
+    ...(jwtKey && { CLERK_JWT_KEY: jwtKey }),
+    CLERK_AUTHORIZED_PARTIES: frontendOrigin,
+    INNGEST_DEV: "1",
   };
 }

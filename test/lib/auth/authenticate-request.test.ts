@@ -2,8 +2,8 @@ import type { IncomingMessage } from "node:http";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createRequestAuthenticator } from "../../../lib/auth/authenticate-request.js";
 import { parseConfig } from "../../../lib/config.js";
-import { testSigningSecret } from "../../support/clerk-fixtures.js";
-import { createTokenFactory, frontendOrigin, testPublishableKey, testSecretKey } from "../../support/clerk-tokens.js";
+import { testClerkEnv } from "../../support/clerk-fixtures.js";
+import { createTokenFactory } from "../../support/clerk-tokens.js";
 
 let tokens: Awaited<ReturnType<typeof createTokenFactory>>;
 let authenticate: Awaited<ReturnType<typeof createRequestAuthenticator>>;
@@ -11,13 +11,8 @@ beforeAll(async () => {
   tokens = await createTokenFactory();
   const config = parseConfig({
     MONGODB_URI: "mongodb://127.0.0.1:9/",
-    CLERK_WEBHOOK_SIGNING_SECRET: testSigningSecret,
-    CLERK_SECRET_KEY: testSecretKey,
-    CLERK_PUBLISHABLE_KEY: testPublishableKey,
-    CLERK_JWT_KEY: tokens.jwtKey,
-    CLERK_AUTHORIZED_PARTIES: frontendOrigin,
+    ...testClerkEnv(tokens.jwtKey),
     CLERK_CLOCK_SKEW_MS: "0",
-    INNGEST_DEV: "1",
   });
   authenticate = await createRequestAuthenticator(config.clerk);
 });
