@@ -42,9 +42,9 @@ export default createHealthHandler(
     const [{ getConfig }, { connectMongo }] = await Promise.all([import("../lib/config.js"), import("../lib/db/connection.js")]);
     return connectMongo(getConfig().mongo);
   },
-  async () => {
-    const { getServices } = await import("../lib/get-services.js");
-    const services = await getServices();
-    return (await services.syncHealth(services.config.status)).status;
+  async (connection) => {
+    // Only the models the verdict reads: not Clerk's SDK, Inngest's or the rest of the sync core.
+    const [{ getConfig }, { readSyncHealth }] = await Promise.all([import("../lib/config.js"), import("../lib/ops/sync-figures.js")]);
+    return (await readSyncHealth(connection, getConfig().status)).status;
   },
 );

@@ -33,7 +33,7 @@ function getRequestGate(): Promise<RequestGate> {
   return gate;
 }
 
-export function getServices(): Promise<Services> {
+function getServices(): Promise<Services> {
   services ??= retryOnFailure(
     Promise.all([getRequestGate(), import("./services.js")]).then(([{ config, logger }, { createServices }]) => createServices(config, logger)),
     () => (services = undefined),

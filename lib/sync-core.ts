@@ -7,9 +7,9 @@ import type { Config } from "./config.js";
 import { connectMongo } from "./db/connection.js";
 import { createOutboxPublisher, type OutboxPublisher } from "./events/outbox.js";
 import type { Logger } from "./logger.js";
-import { assessSyncHealth, type SyncFigures, type SyncHealth, type SyncHealthThresholds } from "./ops/assess-sync-health.js";
+import type { SyncFigures, SyncHealth, SyncHealthThresholds } from "./ops/assess-sync-health.js";
 import { createHeartbeats, type Heartbeats } from "./ops/heartbeats.js";
-import { collectSyncFigures } from "./ops/sync-figures.js";
+import { readSyncHealth } from "./ops/sync-figures.js";
 import { type MembershipModel, membershipModelFor } from "./organizations/membership-model.js";
 import { createMembershipStore, type MembershipStore } from "./organizations/membership-store.js";
 import { type OrganizationModel, organizationModelFor } from "./organizations/organization-model.js";
@@ -83,10 +83,7 @@ export async function createSyncCore(config: SyncCoreConfig, { logger, sendEvent
     outbox: createOutboxPublisher(users, sendEvents),
     reports,
     heartbeats,
-    async syncHealth(thresholds, now = new Date()) {
-      const figures = await collectSyncFigures({ heartbeats, audit, reports, users }, now);
-      return { ...assessSyncHealth(figures, thresholds, now), figures };
-    },
+    syncHealth: (thresholds, now) => readSyncHealth(connection, thresholds, now),
     directory: createClerkUserDirectory({
       apiUrl: config.clerk.apiUrl,
       secretKey: config.clerk.secretKey,

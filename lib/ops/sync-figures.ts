@@ -1,14 +1,15 @@
-import type { AuditLog } from "../audit/audit-log.js";
-import type { RunReports } from "../reconcile/run-reports.js";
-import type { UserModel } from "../users/user-model.js";
-import type { SyncFigures } from "./assess-sync-health.js";
-import type { Heartbeats } from "./heartbeats.js";
+import type { Connection } from "mongoose";
+import { type AuditLog, createAuditLog } from "../audit/audit-log.js";
+import { createRunReports, type RunReports } from "../reconcile/run-reports.js";
+import { type UserModel, userModelFor } from "../users/user-model.js";
+import { assessSyncHealth, type SyncFigures, type SyncHealth, type SyncHealthThresholds } from "./assess-sync-health.js";
+import { createHeartbeats, type Heartbeats } from "./heartbeats.js";
 
 /** How many outboxes are read to find the oldest waiting event: a backlog larger than that is stalled anyway. */
 const outboxSample = 1_000;
 
 /** The figures the sync's health is judged on, read from MongoDB (see assess-sync-health.ts). */
-export async function collectSyncFigures(deps: { heartbeats: Heartbeats; audit: AuditLog; reports: RunReports; users: UserModel }, now: Date): Promise<SyncFigures> {
+async function collectSyncFigures(deps: { heartbeats: Heartbeats; audit: AuditLog; reports: RunReports; users: UserModel }, now: Date): Promise<SyncFigures> {
   const [lastVerifiedWebhookAt, lastAppliedEventAt, runs, failedSyncsLast24h, outboxes] = await Promise.all([
     deps.heartbeats.read("webhook-verified"),
     deps.audit.lastHandledAt("webhook"),
@@ -27,4 +28,13 @@ export async function collectSyncFigures(deps: { heartbeats: Heartbeats; audit: 
     outbox: { users: outboxes.length, oldestEventAt: occurred.length > 0 ? new Date(Math.min(...occurred)) : null },
     failedSyncsLast24h,
   };
+}
+
+/** The figures and the verdict, read on a connection: for the sync core, and for /api/health without the rest of it. */
+export async function readSyncHealth(connection: Connection, thresholds: SyncHealthThresholds, now = new Date()): Promise<SyncHealth & { figures: SyncFigures }> {
+  const figures = await collectSyncFigures(
+    { heartbeats: createHeartbeats(connection), audit: createAuditLog(connection), reports: createRunReports(connection), users: userModelFor(connection) },
+    now,
+  );
+  return { ...assessSyncHealth(figures, thresholds, now), figures };
 }
