@@ -14,14 +14,15 @@ import { syncFunctionEngines, testInngestConfig } from "./support/inngest.js";
 import { useTestDatabase } from "./support/mongo.js";
 import { seededRandom } from "./support/random.js";
 import { runPool } from "./support/run-pool.js";
-import { deliverClerkEvent } from "./support/clerk-delivery.js";
+import { deliverClerkEvent, type InngestEvent } from "./support/clerk-delivery.js";
+import { type UserEventResult, userEventBatching } from "../inngest/functions/sync-clerk-user.js";
 
 /**
  * Many users' Clerk histories, every event delivered one to three times, shuffled,
  * each copy through one of the two ways Clerk feeds Inngest (our signed webhook
  * endpoint, or Clerk's direct "Connect to Inngest" path with no id and no envelope
- * timestamp), applied concurrently by the real functions. The database must end
- * equal to each user's newest state, deleted users deleted.
+ * timestamp), applied in racing batches by the real (batched) functions. The database
+ * must end equal to each user's newest state, deleted users deleted.
  */
 
 const userCount = Number(process.env.CONVERGENCE_USERS ?? 200);
@@ -80,6 +81,17 @@ function generateHistories(random: ReturnType<typeof seededRandom>) {
   return { events, truths };
 }
 
+/** Deliveries cut, in order, into runs of 1 to `userEventBatching.maxSize` (most small, some full). */
+function inArrivalBatches<T>(deliveries: readonly T[], random: ReturnType<typeof seededRandom>): T[][] {
+  const batches: T[][] = [];
+  for (let start = 0; start < deliveries.length; ) {
+    const size = random.chance(0.2) ? userEventBatching.maxSize : 1 + random.int(12);
+    batches.push(deliveries.slice(start, start + size));
+    start += size;
+  }
+  return batches;
+}
+
 const db = useTestDatabase();
 let eventApi: Awaited<ReturnType<typeof startInngestEventApi>>;
 let webhook: Awaited<ReturnType<typeof serveHandler>>;
@@ -119,12 +131,20 @@ describe("convergence under shuffled, duplicated deliveries through both paths",
     const outcomes = new Map<string, number>();
     const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
 
-    await runPool(deliveries, ({ event }) => String(event.data.id), async ({ event, path, svixId }) => {
-      const inngestEvent = await deliverClerkEvent(event, { path, svixId }, { webhookUrl: webhook.url, received: eventApi.received });
-      const { result, error } = await engineFor(inngestEvent.name).execute({ events: [inngestEvent as never] });
-      if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
-      const outcome = result as { kind: string; reason?: string };
-      count(`${path}:${outcome.kind}${outcome.reason ? `:${outcome.reason}` : ""}`);
+    // Inngest's batches: consecutive arrivals of one event name, 1 to maxSize events (often a
+    // user's several versions, duplicates included). Batches race with no per-user key, as
+    // the batched functions run them.
+    const batches = inArrivalBatches(deliveries, random);
+    const keyed = batches.map((batch, index) => ({ batch, key: `batch-${index}` }));
+    await runPool(keyed, ({ key }) => key, async ({ batch }) => {
+      const arrived: InngestEvent[] = [];
+      for (const { event, path, svixId } of batch) arrived.push(await deliverClerkEvent(event, { path, svixId }, { webhookUrl: webhook.url, received: eventApi.received }));
+      for (const name of new Set(arrived.map((event) => event.name))) {
+        const events = arrived.filter((event) => event.name === name);
+        const { result, error } = await engineFor(name).execute({ events: events as [never, ...never[]] });
+        if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
+        for (const outcome of result as UserEventResult[]) count(`${outcome.kind}${"reason" in outcome ? `:${outcome.reason}` : ""}`);
+      }
     });
 
     const stored = new Map((await db.users().find().lean()).map((doc) => [doc._id, doc]));
@@ -162,6 +182,8 @@ describe("convergence under shuffled, duplicated deliveries through both paths",
       duplicateDeliveries: deliveries.length - events.length,
       viaWebhook: webhookCount,
       viaDirectInngest: deliveries.length - webhookCount,
+      batches: batches.length,
+      largestBatch: Math.max(...batches.map((batch) => batch.length)),
       outcomes: Object.fromEntries([...outcomes.entries()].sort()),
       divergences: divergences.length + extra.length,
     };

@@ -18,14 +18,17 @@ import { startInngestEventApi } from "./support/inngest-event-api.js";
 import { syncFunctionEngines, testInngestConfig } from "./support/inngest.js";
 import { useTestDatabase } from "./support/mongo.js";
 import { seededRandom } from "./support/random.js";
+import type { InngestEvent } from "./support/clerk-delivery.js";
+import { userEventBatching } from "../inngest/functions/sync-clerk-user.js";
 
 /**
  * A deterministic, seeded simulation of everything that goes wrong between Clerk and
  * MongoDB: Clerk "truth" histories (creates, updates, metadata changes, bans, deletes)
  * delivered late, out of order, duplicated or not at all, through the real webhook handler
  * (with Inngest sometimes refusing the event, so Svix redelivers) or Clerk's direct path,
- * applied by the real function code with transient MongoDB errors before and after writes
- * and Inngest-style retries. Then one reconciliation. MongoDB must equal Clerk's truth.
+ * applied in racing batches by the real (batched) function code with transient MongoDB errors
+ * before and after writes and Inngest-style retries. Then one reconciliation. MongoDB must
+ * equal Clerk's truth.
  *
  * FAULT_INJECTION_SCALE=large runs 10,000 users and about 200,000 deliveries.
  */
@@ -36,7 +39,7 @@ const meanUpdates = large ? 12 : 6;
 const seed = Number(process.env.FAULT_INJECTION_SEED ?? 8);
 const parallelism = 8;
 const maxAttempts = 5;
-const p = { lost: 0.08, duplicate: 0.35, direct: 0.3, inngestDown: 0.05, failBeforeWrite: 0.05, failAfterWrite: 0.03, deleted: 0.2 };
+const p = { lost: 0.08, duplicate: 0.35, direct: 0.3, inngestDown: 0.05, batchFailBeforeWrite: 0.2, batchFailAfterWrite: 0.12, deleted: 0.2 };
 
 interface ClerkEvent {
   type: "user.created" | "user.updated" | "user.deleted";
@@ -44,12 +47,12 @@ interface ClerkEvent {
   data: Record<string, unknown>;
   timestamp: number;
 }
+/** Per attempt of a run: a transient MongoDB error before or after the write, or none. */
+type Fault = "before" | "after" | null;
 interface Delivery {
   event: ClerkEvent;
   svixId: string;
   path: "webhook" | "direct";
-  /** Per attempt: inject a transient MongoDB error before or after the write. */
-  faults: ("before" | "after" | null)[];
   inngestDown: boolean;
   order: number;
 }
@@ -102,7 +105,6 @@ function planDeliveries(events: ClerkEvent[], random: ReturnType<typeof seededRa
         event,
         svixId: `msg_fi_${index}`,
         path: random.chance(p.direct) ? "direct" : "webhook",
-        faults: Array.from({ length: maxAttempts }, () => (random.chance(p.failBeforeWrite) ? "before" : random.chance(p.failAfterWrite) ? "after" : null)),
         inngestDown: random.chance(p.inngestDown),
         // Lateness: most deliveries near their time, some very late, all reordered.
         order: index + (random.chance(0.1) ? random.int(events.length) : random.int(40)),
@@ -163,39 +165,45 @@ describe("fault injection: convergence to Clerk's truth", () => {
         return outcome;
       },
       applyBatch: (events, options) => real.applyBatch(events, options),
+      async applyEvents(events) {
+        const fault = faultContext.getStore()?.fault;
+        if (fault === "before") throw transient();
+        const outcomes = await real.applyEvents(events);
+        if (fault === "after") throw transient();
+        return outcomes;
+      },
     };
     const { engineFor, engineById } = syncFunctionEngines(async () => faulty, async () => core);
 
-    const injected = { webhook503: 0, faultsBeforeWrite: 0, faultsAfterWrite: 0, retries: 0, runsExhausted: 0 };
+    const injected = { batches: 0, webhook503: 0, faultsBeforeWrite: 0, faultsAfterWrite: 0, retries: 0, runsExhausted: 0 };
     const queue = [...deliveries];
-    const tails = new Map<string, Promise<void>>();
 
-    async function deliver(delivery: Delivery): Promise<void> {
+    /** One delivery reaching Inngest (or not: a 503 makes Svix redeliver it after the rest of the queue). */
+    async function arrive(delivery: Delivery): Promise<InngestEvent | null> {
       const { event } = delivery;
-      let inngestEvent: { name: string; id?: string; ts?: number; data: Record<string, unknown> };
-      if (delivery.path === "webhook") {
-        const body = JSON.stringify(clerkEnvelope(event.type, event.data, event.timestamp));
-        const signed = signDelivery(body, { id: delivery.svixId });
-        const headers = { ...signed.headers, ...(delivery.inngestDown && { "x-test-inngest-down": "1" }) };
-        const response = await fetch(`${webhook.url}/api/webhooks/clerk`, { method: "POST", body, headers });
-        if (response.status === 503) {
-          // Svix retries later: the same message, redelivered after the rest of the queue moved on.
-          injected.webhook503 += 1;
-          queue.push({ ...delivery, inngestDown: false });
-          return;
-        }
-        expect(response.status).toBe(200);
-        const forwarded = eventApi.received.findLast((received) => received.id === delivery.svixId);
-        if (!forwarded) throw new Error(`${delivery.svixId} was acknowledged but never reached Inngest`);
-        inngestEvent = forwarded;
-      } else {
-        inngestEvent = { name: `clerk/${event.type}`, data: event.data, ts: Date.now() };
+      if (delivery.path === "direct") return { name: `clerk/${event.type}`, data: event.data, ts: Date.now() };
+      const body = JSON.stringify(clerkEnvelope(event.type, event.data, event.timestamp));
+      const signed = signDelivery(body, { id: delivery.svixId });
+      const headers = { ...signed.headers, ...(delivery.inngestDown && { "x-test-inngest-down": "1" }) };
+      const response = await fetch(`${webhook.url}/api/webhooks/clerk`, { method: "POST", body, headers });
+      if (response.status === 503) {
+        injected.webhook503 += 1;
+        queue.push({ ...delivery, inngestDown: false });
+        return null;
       }
+      expect(response.status).toBe(200);
+      const forwarded = eventApi.received.findLast((received) => received.id === delivery.svixId);
+      if (!forwarded) throw new Error(`${delivery.svixId} was acknowledged but never reached Inngest`);
+      return forwarded;
+    }
+
+    /** One batched run and its retries, meeting the faults planned for it. */
+    async function run(events: InngestEvent[], faults: Fault[]): Promise<void> {
       for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
-        const fault = delivery.faults[attempt] ?? null;
+        const fault = faults[attempt] ?? null;
         if (fault === "before") injected.faultsBeforeWrite += 1;
         if (fault === "after") injected.faultsAfterWrite += 1;
-        const { error } = await faultContext.run({ fault }, () => engineFor(inngestEvent.name).execute({ events: [inngestEvent as never] }));
+        const { error } = await faultContext.run({ fault }, () => engineFor((events[0] as InngestEvent).name).execute({ events: events as [never, ...never[]] }));
         if (!error) return;
         if ((error as { name?: string }).name !== "MongoNetworkError") throw new Error(`unexpected failure: ${JSON.stringify(error)}`);
         if (attempt < maxAttempts - 1) injected.retries += 1;
@@ -203,15 +211,25 @@ describe("fault injection: convergence to Clerk's truth", () => {
       injected.runsExhausted += 1; // Inngest gives up; reconciliation must repair it.
     }
 
+    // Inngest's batches: consecutive arrivals, 1 to maxSize events of one name, racing with no per-user key.
     let next = 0;
     await Promise.all(
       Array.from({ length: parallelism }, async () => {
         while (next < queue.length) {
-          const delivery = queue[next++] as Delivery;
-          // One run at a time per user, as the functions' concurrency key makes Inngest do.
-          const run = (tails.get(delivery.event.userId) ?? Promise.resolve()).then(() => deliver(delivery));
-          tails.set(delivery.event.userId, run.catch(() => undefined));
-          await run;
+          const size = random.chance(0.05) ? userEventBatching.maxSize : 1 + random.int(12);
+          const batch = queue.slice(next, next + size);
+          next += batch.length;
+          injected.batches += 1;
+          const arrived: InngestEvent[] = [];
+          for (const delivery of batch) {
+            const event = await arrive(delivery);
+            if (event) arrived.push(event);
+          }
+          for (const name of new Set(arrived.map((event) => event.name))) {
+            // A batch's run meets faults more often than one delivery would (it does the work of many).
+            const faults = Array.from({ length: maxAttempts }, () => (random.chance(p.batchFailBeforeWrite) ? "before" : random.chance(p.batchFailAfterWrite) ? "after" : null));
+            await run(arrived.filter((event) => event.name === name), faults);
+          }
         }
       }),
     );

@@ -88,6 +88,7 @@ await reportToParent(async (): Promise<ReconcileResult> => {
       const real = createUserStore(db.users);
       const store: UserStore = {
         apply: real.apply,
+        applyEvents: real.applyEvents,
         async applyBatch(events, options) {
           const outcomes = await real.applyBatch(events, options);
           applied += events.length;

@@ -1,6 +1,6 @@
 import { NonRetriableError } from "inngest";
 import type { z } from "zod";
-import { clerkUserDeletedSchema, clerkUserSchema } from "../../lib/clerk/user-payload.js";
+import { type ClerkUserEventType, clerkUserDeletedSchema, clerkUserSchema } from "../../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
 import type { AuditLog } from "../../lib/audit/audit-log.js";
 import type { OutboxPublisher } from "../../lib/events/outbox.js";
@@ -23,9 +23,10 @@ export interface FunctionDeps extends SyncFunctionDeps {
 }
 
 /**
- * One run at a time per Clerk user, across all three user functions (scope `env`
- * with a shared key). This only reduces contention: ordering is the sync rules'
- * job, since Inngest does not run queued events in the order they were sent.
+ * One run at a time per Clerk user (scope `env`, with a shared key). This only reduces
+ * contention: ordering is the sync rules' job, since Inngest does not run queued events in
+ * the order they were sent. The user event functions are batched, where a key would only see
+ * a batch's first event: they rely on the rules and the store's compare-and-set alone.
  */
 export const perUserConcurrency = {
   limit: 1,
@@ -56,24 +57,41 @@ export function toDeleteEvent(data: unknown, eventTs: number | undefined, origin
 /** The origin of a Clerk event handled by the sync functions (either delivery path). */
 export const webhookOrigin = (event: { id?: string }): SyncOrigin => ({ source: "webhook", sourceEventId: event.id ?? null });
 
+/** An event of a batch as the store takes it, or why it cannot be applied (it never will be). */
+export type ParsedUserEvent = { ok: true; change: SyncEvent } | { ok: false; unapplied: Unapplied };
+
+/** An event that was not applied, as the audit trail names it. */
+export interface Unapplied {
+  userId: string;
+  sourceEventId: string | null;
+  detail: string;
+}
+
+/** Parses one Clerk user event of a batch without throwing: one bad payload must not hold back the others. */
+export function parseUserEvent(type: ClerkUserEventType, event: ClerkUserInngestEvent): ParsedUserEvent {
+  try {
+    const origin = webhookOrigin(event);
+    const change = type === "user.deleted" ? toDeleteEvent(event.data, event.ts, origin) : toUpsertEvent(event.data, origin);
+    return { ok: true, change };
+  } catch (error) {
+    if (!(error instanceof NonRetriableError)) throw error;
+    return { ok: false, unapplied: unappliedEvent(event, error.message) };
+  }
+}
+
+export type ClerkUserInngestEvent = { id?: string; ts?: number; data: unknown };
+
+export function unappliedEvent(event: ClerkUserInngestEvent, detail: string): Unapplied {
+  const id = (event.data as { id?: unknown } | null)?.id;
+  return { userId: typeof id === "string" ? id : "unknown", sourceEventId: event.id ?? null, detail: detail.slice(0, 500) };
+}
+
 /**
- * When a run has failed for good (retries exhausted, or a payload rejected), the audit
- * trail says so: the reconciliation report counts these, and the next run repairs them.
+ * Writes what the audit trail keeps of events that were not applied: `rejected` (a payload
+ * that will never validate) or `failed` (a run that exhausted its retries: the reconciliation
+ * report counts these, and the next run repairs them).
  */
-export function recordFailure(deps: SyncFunctionDeps) {
-  return async ({ event, error }: { event: { data: { event: { id?: string; data?: { id?: unknown } } } }; error: Error }) => {
-    const original = event.data.event;
-    const userId = typeof original.data?.id === "string" ? original.data.id : "unknown";
-    const rejected = error.name === "NonRetriableError" || error.name === "EventValidationError";
-    await (await deps.audit()).record([
-      {
-        userId,
-        source: "webhook",
-        sourceEventId: original.id ?? null,
-        decision: rejected ? "rejected" : "failed",
-        change: null,
-        detail: error.message.slice(0, 500),
-      },
-    ]);
-  };
+export async function recordUnapplied(deps: Pick<SyncFunctionDeps, "audit">, decision: "rejected" | "failed", events: readonly Unapplied[]): Promise<void> {
+  if (events.length === 0) return;
+  await (await deps.audit()).record(events.map(({ userId, sourceEventId, detail }) => ({ userId, source: "webhook" as const, sourceEventId, decision, change: null, detail })));
 }

@@ -1,4 +1,5 @@
 import { isDuplicateKeyError } from "../db/errors.js";
+import { coalesce } from "../sync/coalesce.js";
 import { decide } from "../sync/decide.js";
 import { appEventFor } from "../sync/app-event-for.js";
 import type { StoredSyncState, SyncEvent, SyncOrigin, SyncOutcome, SyncWrite, UserSnapshot } from "../sync/types.js";
@@ -31,7 +32,24 @@ export interface UserStore {
    * `bulkWrite` of only what changes. Same rules, same compare-and-set guards; users
    * that raced another writer are settled one by one. `dryRun` decides without writing.
    */
-  applyBatch(events: readonly SyncEvent[], options?: { dryRun?: boolean }): Promise<SyncOutcome[]>;
+  applyBatch(events: readonly SyncEvent[], options?: BatchOptions): Promise<SyncOutcome[]>;
+  /**
+   * Applies a batch as Inngest delivers one (any order, several events of one user, duplicates):
+   * folded to one event per user (`coalesce`), then one event by `apply` or many by `applyBatch`.
+   * Every event's decision is audited, the folded-away ones too. Outcomes in the events' order.
+   */
+  applyEvents(events: readonly SyncEvent[]): Promise<SyncOutcome[]>;
+}
+
+export interface BatchOptions {
+  /** Decide without writing (reconciliation's dry run). */
+  dryRun?: boolean;
+  /**
+   * Also audit the events that change nothing (duplicates, stale, tombstoned): the webhook path
+   * does (its freshness is read from the audit trail); reconciliation, which would write a
+   * record per unchanged user per run, does not.
+   */
+  auditUnchanged?: boolean;
 }
 
 /**
@@ -77,8 +95,22 @@ export function createUserStore(users: UserModel, { audit, onDeleted }: UserStor
   }
 
   async function apply(event: SyncEvent): Promise<SyncOutcome> {
-    const outcome = await decideAndWrite(event);
+    const outcome = (await writeFirst(event)) ?? (await decideAndWrite(event));
     if (event.kind === "delete") await onDeleted?.(event.userId, event.deletedAt, event.origin);
+    return outcome;
+  }
+
+  /**
+   * The common case of an event in one round trip, with no read: a user's first version
+   * (Clerk's `created_at` equals its `updated_at`) inserted, a live user tombstoned. Each write
+   * is guarded like any other (the `_id` index, `deletedAt: null`), and neither's app event
+   * depends on the stored state; a miss (`null`) falls back to reading and deciding.
+   */
+  async function writeFirst(event: SyncEvent): Promise<SyncOutcome | null> {
+    const likely = likelyDecision(event);
+    if (!likely || !(await write(event, likely, null))) return null;
+    const outcome = outcomeOf(likely);
+    await audit?.record([auditEntry(event, outcome)]);
     return outcome;
   }
 
@@ -100,7 +132,7 @@ export function createUserStore(users: UserModel, { audit, onDeleted }: UserStor
     throw new WriteConflictError(event.userId, maxAttempts);
   }
 
-  async function applyBatch(events: readonly SyncEvent[], options: { dryRun?: boolean } = {}): Promise<SyncOutcome[]> {
+  async function applyBatch(events: readonly SyncEvent[], options: BatchOptions = {}): Promise<SyncOutcome[]> {
     const ids = events.map((event) => event.userId);
     if (new Set(ids).size !== ids.length) throw new TypeError("applyBatch takes at most one event per user");
     // One batch: the default first batch of 101 would add getMore round trips to every page.
@@ -113,6 +145,9 @@ export function createUserStore(users: UserModel, { audit, onDeleted }: UserStor
     const outcomes = decisions.map((decision) => (decision.kind === "skip" ? ({ kind: "skipped", reason: decision.reason } as const) : outcomeOf(decision)));
     const pending = decisions.flatMap((decision, index) => (decision.kind === "skip" ? [] : [{ index, decision }]));
     if (options.dryRun) return outcomes;
+    if (options.auditUnchanged) {
+      await audit?.record(decisions.flatMap((decision, index) => (decision.kind === "skip" ? [auditEntry(events[index] as SyncEvent, outcomes[index] as SyncOutcome)] : [])));
+    }
     if (pending.length === 0) {
       await cascadeDeletions(events, new Set());
       return outcomes;
@@ -149,7 +184,24 @@ export function createUserStore(users: UserModel, { audit, onDeleted }: UserStor
     }
   }
 
-  return { apply, applyBatch };
+  async function applyEvents(events: readonly SyncEvent[]): Promise<SyncOutcome[]> {
+    const { winners, winnerIndexes, superseded } = coalesce(events);
+    const applied = winners.length === 1 ? [await apply(winners[0] as SyncEvent)] : await applyBatch(winners, { auditUnchanged: true });
+    const outcomes: SyncOutcome[] = new Array(events.length);
+    winnerIndexes.forEach((eventIndex, k) => (outcomes[eventIndex] = applied[k] as SyncOutcome));
+    for (const { index, reason } of superseded) outcomes[index] = { kind: "skipped", reason };
+    await audit?.record(superseded.map(({ index }) => auditEntry(events[index] as SyncEvent, outcomes[index] as SyncOutcome)));
+    return outcomes;
+  }
+
+  return { apply, applyBatch, applyEvents };
+}
+
+/** The decision most events of their kind get, tried by `writeFirst` before any read. */
+function likelyDecision(event: SyncEvent): SyncWrite | null {
+  if (event.kind === "delete") return { kind: "tombstone", deletedAt: event.deletedAt };
+  const { clerkCreatedAt, clerkUpdatedAt } = event.snapshot;
+  return clerkCreatedAt.getTime() === clerkUpdatedAt.getTime() ? { kind: "insert", snapshot: event.snapshot } : null;
 }
 
 type StoredUser = Partial<Omit<UserDocument, "outbox">> & { _id: string; clerkUpdatedAt?: Date | null; deletedAt?: Date | null };

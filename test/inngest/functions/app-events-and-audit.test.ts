@@ -1,5 +1,5 @@
+import { InngestTestEngine, mockCtx } from "@inngest/test";
 import { describe, expect, it } from "vitest";
-import { recordFailure } from "../../../inngest/functions/apply-clerk-user-event.js";
 import { createAuditLog } from "../../../lib/audit/audit-log.js";
 import { createOutboxPublisher } from "../../../lib/events/outbox.js";
 import type { AppEvent } from "../../../lib/sync/types.js";
@@ -71,20 +71,46 @@ describe("the audit trail", () => {
     ]);
   });
 
-  it("records a sync that exhausted its retries as failed, and a rejected payload as rejected", async () => {
+  it("records a batch whose run exhausted its retries as failed, every event of it, and a rejected payload as rejected", async () => {
     const audit = async () => createAuditLog(db.connection());
-    const onFailure = recordFailure({ users: async () => createUserStore(db.users()), outbox: async () => createOutboxPublisher(db.users(), async () => {}), audit });
-    await onFailure({ event: { data: { event: { id: "msg_5", data: { id: "user_2" } } } }, error: Object.assign(new Error("connection closed"), { name: "MongoNetworkError" }) });
-    await onFailure({ event: { data: { event: { id: "msg_6", data: { id: "user_2" } } } }, error: Object.assign(new Error("updated_at: required"), { name: "EventValidationError" }) });
-    expect((await history("user_2")).map(({ decision, detail }) => ({ decision, detail }))).toEqual([
-      { decision: "failed", detail: "connection closed" },
-      { decision: "rejected", detail: "updated_at: required" },
-    ]);
-    expect(await (await audit()).countFailuresSince(new Date(0))).toBe(1);
-  });
+    const down = Object.assign(new Error("connection closed"), { name: "MongoNetworkError" });
+    const broken = syncFunctionEngines(
+      async () => ({ apply: () => Promise.reject(down), applyBatch: () => Promise.reject(down), applyEvents: () => Promise.reject(down) }),
+      undefined,
+      { audit },
+    );
+    const batch = [
+      { name: "clerk/user.updated", id: "msg_5", data: clerkUser({ id: "user_2", updatedAt: 1_000 }) as never },
+      { name: "clerk/user.updated", id: "msg_7", data: clerkUser({ id: "user_3", updatedAt: 1_000 }) as never },
+    ];
+    const events = batch as [(typeof batch)[number], ...typeof batch];
+    // An attempt that fails is retried by Inngest, which audits nothing.
+    const attempt = await broken.engineFor("clerk/user.updated").execute({ events });
+    expect(attempt.error).toMatchObject({ name: "MongoNetworkError" });
+    expect(await history("user_2")).toEqual([]);
+    // The last attempt: it audits every event of its batch as failed before failing for good.
+    const updatedFunction = broken.functions.find((fn) => fn.id().endsWith("sync-clerk-user-updated"));
+    if (!updatedFunction) throw new Error("no sync-clerk-user-updated function");
+    const lastAttempt = new InngestTestEngine({ function: updatedFunction, transformCtx: (ctx) => ({ ...mockCtx(ctx), attempt: 4, maxAttempts: 5 }) });
+    const last = await lastAttempt.execute({ events });
+    expect(last.error).toMatchObject({ name: "MongoNetworkError" });
 
-  it("wires the failure recorder into every sync function", () => {
-    const { functions } = engines(async () => {});
-    for (const fn of functions.slice(0, 3)) expect((fn["opts"] as { onFailure?: unknown }).onFailure).toBeTypeOf("function");
+    const { engineFor } = engines(async () => {});
+    const rejected = await engineFor("clerk/user.updated").execute({
+      events: [
+        { name: "clerk/user.updated", id: "msg_6", data: { id: "user_2", object: "user" } },
+        { name: "clerk/user.updated", id: "msg_8", data: clerkUser({ id: "user_4", updatedAt: 1_000 }) as never },
+      ],
+    });
+    // The bad payload fails the run without retries, after the good one of its batch is applied.
+    expect(rejected.error).toMatchObject({ name: "NonRetriableError", message: expect.stringContaining("updated_at") });
+    expect(await db.users().findById("user_4").lean()).toMatchObject({ firstName: expect.any(String) });
+
+    expect((await history("user_2")).map(({ decision, sourceEventId, detail }) => ({ decision, sourceEventId, detail }))).toEqual([
+      { decision: "failed", sourceEventId: "msg_5", detail: "connection closed" },
+      { decision: "rejected", sourceEventId: "msg_6", detail: expect.stringContaining("updated_at") },
+    ]);
+    expect((await history("user_3")).map(({ decision }) => decision)).toEqual(["failed"]);
+    expect(await (await audit()).countFailuresSince(new Date(0))).toBe(2);
   });
 });

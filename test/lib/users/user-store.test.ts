@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import type { SyncEvent } from "../../../lib/sync/types.js";
+import { createAuditLog } from "../../../lib/audit/audit-log.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
 import { clerkUser, type UserFixtureOptions } from "../../support/clerk-fixtures.js";
 import { useTestDatabase } from "../../support/mongo.js";
@@ -204,5 +205,90 @@ describe("applyBatch: many users in two round trips, same rules", () => {
 
   it("refuses two events for one user in one batch", async () => {
     await expect(store().applyBatch([upsert({ updatedAt: 1 }), upsert({ updatedAt: 2 })])).rejects.toThrow(TypeError);
+  });
+});
+
+/** The store over a model that counts the calls that are round trips to the database. */
+function countingStore() {
+  const model = db.users();
+  const calls: string[] = [];
+  const counted = new Proxy(model, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function" || !["findById", "find", "create", "updateOne", "bulkWrite"].includes(String(property))) return value;
+      return (...args: unknown[]) => {
+        calls.push(String(property));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: createUserStore(counted), calls };
+}
+
+describe("apply writes first: the common case of each event in one round trip", () => {
+  it("a user's first version (created_at = updated_at) is one insert, with no read", async () => {
+    const { store: counting, calls } = countingStore();
+    expect(await counting.apply(upsert({ createdAt: 1_000, updatedAt: 1_000 }))).toEqual({ kind: "created" });
+    expect(calls).toEqual(["create"]);
+    expect((await stored())?.outbox?.map((event) => event.id)).toEqual(["app/user.created:user_1"]);
+  });
+
+  it("a live user's deletion is one conditional update, with no read, and announces the deletion", async () => {
+    await store().apply(upsert({ updatedAt: 2_000 }));
+    const { store: counting, calls } = countingStore();
+    expect(await counting.apply(remove())).toEqual({ kind: "deleted" });
+    expect(calls).toEqual(["updateOne"]);
+    expect((await stored())?.outbox?.map((event) => event.id)).toEqual(["app/user.created:user_1", "app/user.deleted:user_1"]);
+  });
+
+  it("when the first write misses, it reads and decides: a redelivered creation is a duplicate, a deletion of an unknown user a tombstone", async () => {
+    await store().apply(upsert({ createdAt: 1_000, updatedAt: 1_000 }));
+    const { store: counting, calls } = countingStore();
+    expect(await counting.apply(upsert({ createdAt: 1_000, updatedAt: 1_000 }))).toEqual({ kind: "skipped", reason: "duplicate" });
+    expect(calls).toEqual(["create", "findById"]);
+    expect(await counting.apply(remove("user_unknown"))).toEqual({ kind: "deleted" });
+    expect((await stored("user_unknown"))?.deletedAt).toEqual(new Date(9_000));
+    expect(await counting.apply(remove("user_unknown"))).toEqual({ kind: "skipped", reason: "duplicate" });
+  });
+
+  it("an update reads first: its app event names the fields that changed since the stored version", async () => {
+    await store().apply(upsert({ updatedAt: 1_000, firstName: "Ada" }));
+    const { store: counting, calls } = countingStore();
+    expect(await counting.apply(upsert({ updatedAt: 2_000, firstName: "Augusta" }))).toEqual({ kind: "updated" });
+    expect(calls).toEqual(["findById", "updateOne"]);
+  });
+});
+
+describe("applyEvents: a batch as Inngest hands it", () => {
+  it("applies each user once (newest version wins), audits every event, and answers in the events' order", async () => {
+    const audit = createAuditLog(db.connection());
+    const audited = createUserStore(db.users(), { audit });
+    await audited.apply(upsert({ id: "user_b", updatedAt: 5_000 }));
+    const withOrigin = (event: SyncEvent, sourceEventId: string): SyncEvent => ({ ...event, origin: { source: "webhook", sourceEventId } });
+    const outcomes = await audited.applyEvents([
+      withOrigin(upsert({ id: "user_a", updatedAt: 2_000, firstName: "Second" }), "m1"),
+      withOrigin(upsert({ id: "user_b", updatedAt: 4_000 }), "m2"),
+      withOrigin(upsert({ id: "user_a", updatedAt: 3_000, firstName: "Third" }), "m3"),
+      withOrigin(upsert({ id: "user_a", updatedAt: 2_000, firstName: "Second" }), "m4"),
+      withOrigin(upsert({ id: "user_c", updatedAt: 1_000 }), "m5"),
+    ]);
+    expect(outcomes).toEqual([
+      { kind: "skipped", reason: "stale" },
+      { kind: "skipped", reason: "stale" },
+      { kind: "created" },
+      { kind: "skipped", reason: "stale" },
+      { kind: "created" },
+    ]);
+    expect((await stored("user_a"))?.firstName).toBe("Third");
+    const decisions = async (userId: string) => (await audit.history(userId, { limit: 10 })).map(({ sourceEventId, decision }) => `${sourceEventId}:${decision}`).sort();
+    expect(await decisions("user_a")).toEqual(["m1:stale", "m3:applied", "m4:stale"]);
+    expect(await decisions("user_b")).toEqual(["m2:stale", "null:applied"]);
+    expect(await decisions("user_c")).toEqual(["m5:applied"]);
+  });
+
+  it("a batch of one event goes the write-first way", async () => {
+    const { store: counting, calls } = countingStore();
+    expect(await counting.applyEvents([upsert({ createdAt: 1_000, updatedAt: 1_000 })])).toEqual([{ kind: "created" }]);
+    expect(calls).toEqual(["create"]);
   });
 });
