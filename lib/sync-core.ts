@@ -56,12 +56,14 @@ export interface SyncCore {
 
 export interface SyncCoreDeps {
   logger: Logger;
+  /** An open connection to use instead of `config.mongo` (benchmarks that monitor its commands). */
+  connection?: Connection;
   /** Hands app events to Inngest (the outbox publishes through it). */
   sendEvents: (events: AppEvent[]) => Promise<unknown>;
 }
 
-export async function createSyncCore(config: SyncCoreConfig, { logger, sendEvents }: SyncCoreDeps): Promise<SyncCore> {
-  const connection = await connectMongo(config.mongo);
+export async function createSyncCore(config: SyncCoreConfig, { logger, sendEvents, connection: given }: SyncCoreDeps): Promise<SyncCore> {
+  const connection = given ?? (await connectMongo(config.mongo));
   const users = userModelFor(connection);
   const audit = createAuditLog(connection);
   const organizations = organizationModelFor(connection);

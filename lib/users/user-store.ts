@@ -153,27 +153,41 @@ export function createUserStore(users: UserModel, { audit, onDeleted }: UserStor
       return outcomes;
     }
 
-    const operations = pending.map(({ index, decision }) => {
-      const event = events[index] as SyncEvent;
-      return writeOperation(event, decision, previous.get(event.userId) ?? null);
-    });
-    let settledUpTo = pending.length;
-    try {
-      const result = await users.bulkWrite(operations, { ordered: true });
-      if (result.insertedCount + result.matchedCount !== pending.length) settledUpTo = 0; // a guard missed: settle all
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      const failedAt = (error as { writeErrors?: { index?: number }[] }).writeErrors?.[0]?.index;
-      settledUpTo = typeof failedAt === "number" ? failedAt : 0;
-    }
-    // Audited here: what the bulk write applied. Users that raced are audited by apply().
-    await audit?.record(pending.slice(0, settledUpTo).map(({ index }) => auditEntry(events[index] as SyncEvent, outcomes[index] as SyncOutcome)));
-    const raced = pending.slice(settledUpTo).map(({ index }) => index);
+    // Inserts first, then updates: the driver sends each run of one kind as one command.
+    const writes = pending
+      .map(({ index, decision }) => ({ index, decision, event: events[index] as SyncEvent }))
+      .sort((a, b) => Number(isInsert(b.decision)) - Number(isInsert(a.decision)));
+    const landed = await bulkWriteAll(writes, previous);
+    const raced = writes.filter((write) => !landed.has(write)).map(({ index }) => index);
+    await audit?.record(writes.filter((write) => landed.has(write)).map(({ index, event }) => auditEntry(event, outcomes[index] as SyncOutcome)));
     for (const index of raced) {
       outcomes[index] = await apply(events[index] as SyncEvent);
     }
     await cascadeDeletions(events, new Set(raced));
     return outcomes;
+  }
+
+  /**
+   * One unordered bulk write of the batch's guarded writes; the writes that landed. When a
+   * guard missed or an insert met a duplicate (another writer moved a user on since the read),
+   * one more read tells which writes landed: those whose document holds what they wrote. Only
+   * the others need settling again (an unordered bulk write on FerretDB stops at its first error,
+   * MongoDB's goes on: the read answers for both).
+   */
+  async function bulkWriteAll<Write extends { decision: SyncWrite; event: SyncEvent }>(writes: readonly Write[], previous: ReadonlyMap<string, StoredUser>): Promise<Set<Write>> {
+    try {
+      const result = await users.bulkWrite(
+        writes.map(({ event, decision }) => writeOperation(event, decision, previous.get(event.userId) ?? null)),
+        { ordered: false },
+      );
+      if (result.insertedCount + result.matchedCount === writes.length) return new Set(writes);
+    } catch (error) {
+      if (!onlyDuplicateKeys(error)) throw error;
+    }
+    const ids = writes.map(({ event }) => event.userId);
+    const after = await users.find({ _id: { $in: ids } }, { clerkUpdatedAt: 1, deletedAt: 1 }).batchSize(ids.length).lean<StoredUser[]>();
+    const now = new Map(after.map((doc) => [doc._id, doc]));
+    return new Set(writes.filter(({ event, decision }) => holds(now.get(event.userId), decision)));
   }
 
   /** The `onDeleted` hook for a batch's deletions (those settled by `apply` ran it already). */
@@ -195,6 +209,22 @@ export function createUserStore(users: UserModel, { audit, onDeleted }: UserStor
   }
 
   return { apply, applyBatch, applyEvents };
+}
+
+const isInsert = (decision: SyncWrite) => decision.kind === "insert" || decision.kind === "insert-tombstone";
+
+/** A bulk write's error that is only duplicate keys (inserts that lost a race), nothing else. */
+function onlyDuplicateKeys(error: unknown): boolean {
+  const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
+  if (!Array.isArray(writeErrors) || writeErrors.length === 0) return isDuplicateKeyError(error);
+  return writeErrors.every((writeError) => isDuplicateKeyError(writeError));
+}
+
+/** Does the stored document hold what this write wrote? */
+function holds(doc: Pick<StoredUser, "clerkUpdatedAt" | "deletedAt"> | undefined, decision: SyncWrite): boolean {
+  if (!doc) return false;
+  if (decision.kind === "tombstone" || decision.kind === "insert-tombstone") return doc.deletedAt?.getTime() === decision.deletedAt.getTime();
+  return !doc.deletedAt && doc.clerkUpdatedAt?.getTime() === decision.snapshot.clerkUpdatedAt.getTime();
 }
 
 /** The decision most events of their kind get, tried by `writeFirst` before any read. */

@@ -203,6 +203,21 @@ describe("applyBatch: many users in two round trips, same rules", () => {
     expect(await db.users().countDocuments()).toBe(2);
   });
 
+  it("when one update's guard misses, the others stand and only that user is decided again", async () => {
+    await store().apply(upsert({ id: "user_x", updatedAt: 1_000, firstName: "Old" }));
+    await store().apply(upsert({ id: "user_y", updatedAt: 1_000, firstName: "Old" }));
+    const { racy } = storeRacing("bulkWrite", upsert({ id: "user_x", updatedAt: 9_000, firstName: "Webhook" }));
+    const outcomes = await racy.applyBatch([
+      upsert({ id: "user_x", updatedAt: 2_000, firstName: "Scan" }),
+      upsert({ id: "user_y", updatedAt: 2_000, firstName: "Scan" }),
+      upsert({ id: "user_z", updatedAt: 2_000, firstName: "Scan" }),
+    ]);
+    expect(outcomes).toEqual([{ kind: "skipped", reason: "stale" }, { kind: "updated" }, { kind: "created" }]);
+    expect((await stored("user_x"))?.firstName).toBe("Webhook");
+    expect((await stored("user_y"))?.firstName).toBe("Scan");
+    expect((await stored("user_z"))?.outbox?.map((event) => event.id)).toEqual(["app/user.created:user_z"]);
+  });
+
   it("refuses two events for one user in one batch", async () => {
     await expect(store().applyBatch([upsert({ updatedAt: 1 }), upsert({ updatedAt: 2 })])).rejects.toThrow(TypeError);
   });
