@@ -28,6 +28,7 @@
  */
 import type { UserJSON } from "@clerk/backend";
 import { InngestTestEngine } from "@inngest/test";
+import { execFileSync } from "node:child_process";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createInngestClient } from "../inngest/client.js";
 import { createSyncClerkUserFunctions, type UserEventResult, userEventBatching } from "../inngest/functions/sync-clerk-user.js";
@@ -239,6 +240,17 @@ async function webhookToStored(variant: Variant, runEvent: (event: { name: strin
   return latencies.sort((a, b) => a - b);
 }
 
+/** The commit measured (with a mark when the tree has uncommitted changes): figures belong to code. */
+function gitCommit(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).trim() !== "";
+    return dirty ? `${head} (uncommitted changes)` : head;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
+}
+
 const databases = { ours: "cms_bench_sync_core_ours", naive: "cms_bench_sync_core_naive" };
 const opened: BenchDatabase[] = [];
 let cleaning: Promise<void> | undefined;
@@ -263,6 +275,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 logLoad("start");
+log(`date ${new Date().toISOString()}, commit ${gitCommit()}, node ${process.version}`);
 try {
   const { events, newest } = generate();
   log(`${events.length} events for ${newest.size} users; ${runs} runs of each, interleaved; ${concurrency} runs in flight`);
