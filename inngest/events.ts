@@ -31,7 +31,7 @@ export const clerkMembershipDeleted = eventType("clerk/organizationMembership.de
 
 /** Ask for a reconciliation now (the schedule runs it hourly by default). */
 export const usersReconcileRequested = eventType("app/users.reconcile.requested", {
-  schema: z.object({ dryRun: z.boolean().optional(), requestedBy: z.string().optional() }),
+  schema: z.object({ dryRun: z.boolean().optional(), force: z.boolean().optional(), requestedBy: z.string().optional() }),
 });
 
 /** Support: re-apply one user from Clerk (fetched fresh; a 404 tombstones it). */

@@ -1,7 +1,10 @@
 /**
- * `npm run sync [-- --dry-run]`: reconcile MongoDB with the configured Clerk instance from
- * the command line: the same reconciliation the scheduled Inngest function runs. This is
- * how a team adopting the service imports its existing Clerk users (a backfill).
+ * `npm run sync [-- --dry-run] [-- --force]`: reconcile MongoDB with the configured Clerk instance
+ * from the command line: the same reconciliation the scheduled Inngest function runs. This is
+ * how a team adopting the service imports its existing Clerk users (a backfill). `--force`
+ * rewrites every user from Clerk whatever the stored version (after a mapping fix). A run
+ * that did not finish (a crash, Ctrl-C) is resumed from its last checkpoint by the next
+ * `npm run sync` of the same mode.
  * Reads .env if present. Exit codes: 0 done, 1 some users failed, 2 bad usage or configuration.
  */
 import { existsSync } from "node:fs";
@@ -10,18 +13,25 @@ import { ConfigError, parseSyncCliConfig, type SyncCliConfig } from "../lib/conf
 import { closeMongoConnections } from "../lib/db/connection.js";
 import { createLogger } from "../lib/logger.js";
 import type { ReconcileCounts } from "../lib/reconcile/counts.js";
+import type { ReconcileDeps } from "../lib/reconcile/reconcile-chunks.js";
 import { type OrganizationCounts, runOrganizationReconciliation } from "../lib/reconcile/reconcile-organizations.js";
-import { runReconciliation } from "../lib/reconcile/run-reconciliation.js";
+import { runReconciliation, startOrResumeRun } from "../lib/reconcile/run-reconciliation.js";
 import { createSyncCore, type SyncCore } from "../lib/sync-core.js";
 
-const usage = "usage: npm run sync [-- --dry-run] | npm run sync -- status";
+const usage = "usage: npm run sync [-- --dry-run] [-- --force] | npm run sync -- status";
 
 async function main(): Promise<number> {
   let dryRun: boolean;
+  let force: boolean;
   let command: "reconcile" | "status";
   try {
-    const { values, positionals } = parseArgs({ options: { "dry-run": { type: "boolean", default: false } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      options: { "dry-run": { type: "boolean", default: false }, force: { type: "boolean", default: false } },
+      allowPositionals: true,
+      strict: true,
+    });
     dryRun = values["dry-run"] ?? false;
+    force = values.force ?? false;
     if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== "status")) throw new Error(`unknown command: ${positionals.join(" ")}`);
     command = positionals[0] === "status" ? "status" : "reconcile";
   } catch (error) {
@@ -48,35 +58,33 @@ async function main(): Promise<number> {
   });
   try {
     if (command === "status") return await printStatus(core, config.status);
-    const { directory, reports } = core;
-    const total = await directory.count();
-    const progress = createProgressBar(total);
-    const runId = `cli-${new Date().toISOString()}`;
-    if (!dryRun) await reports.start(runId, "cli", false);
+    const deps: ReconcileDeps = { directory: core.directory, store: core.store, users: core.users, reports: core.reports, logger };
+    const run = await startOrResumeRun(deps, "cli", { dryRun, force });
+    const state = await core.reports.state(run.id);
+    if (run.resumed) process.stderr.write(`resuming run ${run.id} (${run.phase}, offset ${state?.offset ?? 0}) from its checkpoint\n`);
+    const progress = createProgressBar(state?.total ?? (await core.directory.count()));
+    const printDrift = (change: string, what: string) => process.stdout.write(`drift: ${change} ${what}\n`);
 
     const started = Date.now();
-    const counts = await runReconciliation(
-      { directory, store: core.store, users: core.users, logger },
-      {
-        dryRun,
-        // The audit trail names the run that made each change.
-        runId,
-        onProgress: ({ phase, counts: sofar }) => progress.update(phase, sofar),
-        onDrift: (drift) => {
-          if (!dryRun) return;
-          for (const item of drift) process.stdout.write(`drift: ${item.change} ${item.userId}\n`);
-        },
+    // The audit trail and the app events name the run that made each change.
+    const counts = await runReconciliation(deps, run, {
+      onProgress: ({ phase, counts: sofar }) => progress.update(phase, sofar),
+      onDrift: (drift) => {
+        if (dryRun) for (const item of drift) printDrift(item.change, item.userId);
       },
-    );
+    });
     progress.done();
-    // Organizations and their members, through the same rules (not in a dry run).
-    const organizations = dryRun ? undefined : await runOrganizationReconciliation({ ...core, logger }, { runId });
-    if (!dryRun) await reports.finish(runId, { counts, organizations });
+    // Organizations and their members, through the same rules (a dry run only reports their drift).
+    const organizations = await runOrganizationReconciliation(
+      { ...core, logger },
+      { runId: run.id, dryRun, onDrift: (drift) => dryRun && drift.forEach((item) => printDrift(item.change, `${item.entity} ${item.id}`)) },
+    );
+    await core.reports.finish(run.id, { counts, organizations });
 
     const seconds = ((Date.now() - started) / 1_000).toFixed(1);
-    process.stdout.write(`${dryRun ? "dry run (nothing written)" : "reconciled"} in ${seconds} s: ${formatCounts(counts)}\n`);
-    if (organizations) process.stdout.write(`organizations: ${formatCounts(organizations)}\n`);
-    return counts.failed > 0 || (organizations?.failed ?? 0) > 0 ? 1 : 0;
+    process.stdout.write(`${dryRun ? "dry run (nothing written)" : force ? "re-derived (forced)" : "reconciled"} in ${seconds} s: ${formatCounts(counts)}\n`);
+    process.stdout.write(`organizations: ${formatCounts(organizations)}\n`);
+    return counts.failed > 0 || organizations.failed > 0 ? 1 : 0;
   } finally {
     await closeMongoConnections();
   }

@@ -9,7 +9,8 @@ import { createClerkUserDirectory } from "../../lib/clerk/clerk-user-directory.j
 import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
 import { createLogger } from "../../lib/logger.js";
 import type { ReconcileCounts } from "../../lib/reconcile/counts.js";
-import { runReconciliation } from "../../lib/reconcile/run-reconciliation.js";
+import { runReconciliation, startOrResumeRun } from "../../lib/reconcile/run-reconciliation.js";
+import { createRunReports } from "../../lib/reconcile/run-reports.js";
 import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
 import type { UserModel } from "../../lib/users/user-model.js";
 import { createUserStore, type UserStore } from "../../lib/users/user-store.js";
@@ -106,7 +107,10 @@ await reportToParent(async (): Promise<ReconcileResult> => {
           return found;
         },
       };
-      counts = await runReconciliation({ directory: counted, store, users: db.users, logger });
+      const reconcileDeps = { directory: counted, store, users: db.users, reports: createRunReports(db.connection), logger };
+      const run = await startOrResumeRun(reconcileDeps, "bench", {});
+      counts = await runReconciliation(reconcileDeps, run);
+      await reconcileDeps.reports.finish(run.id, { counts });
     } else {
       // The tutorial way: page through the list, one upsert per user, one at a time.
       const pageSize = 500;

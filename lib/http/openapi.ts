@@ -227,15 +227,33 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: "Latest reconciliation runs (admins)",
           parameters: [{ name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 100 } }],
-          responses: { "200": { description: "Runs, newest first" }, ...authProblems, ...unavailable },
+          responses: { "200": { description: "Runs, newest first, each with its trigger, `dryRun`, `force`, `requestedBy`, counts and, while it runs, its `progress`" }, ...authProblems, ...unavailable },
         },
         post: {
           summary: "Start a reconciliation run now (admins); its report appears in the list",
-          requestBody: { required: false, content: { "application/json": { schema: { type: "object", properties: { dryRun: { type: "boolean" } }, additionalProperties: false } } } },
+          requestBody: {
+            required: false,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: {
+                    dryRun: { type: "boolean", description: "report what would change, write nothing" },
+                    force: { type: "boolean", description: "rewrite every user from Clerk whatever the stored version (after a mapping fix); tombstones stay final" },
+                  },
+                  additionalProperties: false,
+                },
+              },
+            },
+          },
           responses: {
             "202": {
               description: "Requested",
-              content: { "application/json": { schema: { type: "object", required: ["status", "dryRun"], properties: { status: { const: "requested" }, dryRun: { type: "boolean" } } } } },
+              content: {
+                "application/json": {
+                  schema: { type: "object", required: ["status", "dryRun", "force"], properties: { status: { const: "requested" }, dryRun: { type: "boolean" }, force: { type: "boolean" } } },
+                },
+              },
             },
             ...authProblems,
             ...bodyProblems,

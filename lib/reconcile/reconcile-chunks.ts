@@ -6,35 +6,44 @@ import type { OutboxPublisher } from "../events/outbox.js";
 import type { Logger } from "../logger.js";
 import { toUserSnapshot } from "../sync/to-user-snapshot.js";
 import type { SyncEvent, SyncOutcome } from "../sync/types.js";
-import type { UserDocument, UserModel } from "../users/user-model.js";
+import type { UserModel } from "../users/user-model.js";
 import type { UserStore } from "../users/user-store.js";
-import { emptyCounts, type ReconcileCounts } from "./counts.js";
+import { addCounts, emptyCounts, type ReconcileCounts } from "./counts.js";
+import type { RunCheckpoint, RunPhase, RunReports, RunState } from "./run-reports.js";
+import { addToDigest, bucketCount, bucketOf, differingBuckets, digestTotal, emptyDigest, type SeenDigest } from "./seen-digest.js";
 
 /**
- * Reconciliation against Clerk's user list, in chunks small enough to be one Inngest
- * step each (a crash resumes at the failed chunk) and to keep memory flat: a chunk holds
- * at most a few pages of users, never the whole list.
+ * Reconciliation against Clerk's user list, in chunks small enough to be one Inngest step
+ * each and to keep memory flat. Every chunk starts from the run's checkpoint in its report
+ * (lib/reconcile/run-reports.ts) and writes it after every batch of pages, so a crash, a
+ * retried step or a resumed CLI run carries on after the last batch written.
  *
- * 1. Scan: page through Clerk's users (oldest first) and apply each page through the
- *    same sync rules as the webhooks, with one read and one bulk write per page.
- * 2. Sweep: page through our live users and ask Clerk which of them still exist. An
- *    absent user is only a candidate (a user created or deleted during the scan shifts
- *    offset pages); it is tombstoned only after Clerk answers 404 for its id.
+ * 1. Scan: page through Clerk's users (oldest first, the next page fetched while the current
+ *    batch is applied) and apply each batch of pages through the same sync rules as the
+ *    webhooks: one read by `_id` and at most one bulk write a batch. The users found live
+ *    are added to the run's seen digest (lib/reconcile/seen-digest.ts).
+ * 2. Sweep: one pass over our live users' ids builds the same digest; only the users of
+ *    buckets that differ can be missing from Clerk's list. Those are looked up in Clerk (100
+ *    a request) and one that Clerk does not return is tombstoned only after Clerk answers 404
+ *    for its id (a user created or deleted during the scan shifts offset pages).
+ * A run's mode (dry run, force) is read from its report, never from the caller.
  */
 
 export interface ReconcileDeps {
   directory: ClerkUserDirectory;
   store: UserStore;
   users: UserModel;
+  reports: RunReports;
   logger: Logger;
   /** Publishes the app events of the users a chunk changed (absent: left for the outbox sweep). */
   outbox?: OutboxPublisher;
   now?: () => Date;
 }
 
-async function publishChanges(deps: ReconcileDeps, events: readonly SyncEvent[], outcomes: readonly SyncOutcome[]): Promise<void> {
-  const changed = events.filter((_, index) => outcomes[index]?.kind !== "skipped").map((event) => event.userId);
-  if (changed.length > 0) await deps.outbox?.publish(changed);
+/** The run a chunk works for, and who may write its checkpoint. */
+export interface RunRef {
+  id: string;
+  owner: string;
 }
 
 export interface DriftItem {
@@ -42,21 +51,30 @@ export interface DriftItem {
   change: "create" | "update" | "tombstone";
 }
 
-export interface ChunkResult<Cursor> {
+export interface ChunkResult {
+  /** The phase the run is in after this chunk (`organizations`: the users are done). */
+  phase: RunPhase;
+  /** What this chunk did (the run's totals are in its report). */
   counts: ReconcileCounts;
-  /** Where the next chunk starts; `null` when this phase is done. */
-  next: Cursor | null;
   /** In a dry run, what would change. */
   drift: DriftItem[];
 }
 
 export interface ChunkOptions {
-  dryRun?: boolean;
-  /** The run these changes belong to (app events and the audit trail name it). */
-  runId?: string;
+  /** Pages of Clerk's list a scan chunk reads (an Inngest step's worth of work). */
   pagesPerChunk?: number;
+  /** Pages applied with one database read and one bulk write, then checkpointed. */
+  pagesPerBatch?: number;
   pageSize?: number;
+  /** Buckets of the seen digest a sweep chunk compares (default: as many as keep ~250k ids in memory). */
+  bucketsPerSweepChunk?: number;
 }
+
+const defaults = { pagesPerChunk: 10, pagesPerBatch: 2 } as const;
+/** Ids read back per round trip by the sweep's pass over our users. */
+const sweepBatchSize = 10_000;
+const idsPerSweepChunk = 250_000;
+const maxIdsPerLookup = 100;
 
 function tally(counts: ReconcileCounts, drift: DriftItem[], userId: string, outcome: SyncOutcome): void {
   switch (outcome.kind) {
@@ -77,71 +95,163 @@ function tally(counts: ReconcileCounts, drift: DriftItem[], userId: string, outc
   }
 }
 
-function toUpsert(user: UserJSON, logger: Logger, runId?: string): SyncEvent | null {
+/** Is the listed user stored live once its outcome is applied (in a dry run, nothing was written)? */
+function liveAfter(outcome: SyncOutcome, dryRun: boolean): boolean {
+  if (outcome.kind === "created") return !dryRun;
+  if (outcome.kind === "deleted") return false;
+  return outcome.kind === "updated" || outcome.reason !== "tombstoned";
+}
+
+function toUpsert(user: UserJSON, logger: Logger, runId: string): SyncEvent | null {
   const parsed = clerkUserSchema.safeParse(user);
-  const origin = { source: "reconcile", sourceEventId: runId ?? null } as const;
-  if (parsed.success) return { kind: "upsert", userId: parsed.data.id, snapshot: toUserSnapshot(parsed.data), origin };
+  if (parsed.success) return { kind: "upsert", userId: parsed.data.id, snapshot: toUserSnapshot(parsed.data), origin: { source: "reconcile", sourceEventId: runId } };
   logger.warn({ userId: user?.id, issues: parsed.error.issues.length }, "reconcile: unusable user in Clerk's list");
   return null;
 }
 
-/** Scan: up to `pagesPerChunk` pages of Clerk's list from `offset`. */
-export async function scanChunk(deps: ReconcileDeps, offset: number, options: ChunkOptions = {}): Promise<ChunkResult<number>> {
-  const pageSize = options.pageSize ?? maxPageSize;
-  const counts = emptyCounts();
-  const drift: DriftItem[] = [];
-  let position = offset;
-  for (let page = 0; page < (options.pagesPerChunk ?? 5); page += 1) {
-    const users = await deps.directory.listPage(position, pageSize);
-    counts.scanned += users.length;
-    position += users.length;
-    const valid = users.flatMap((user) => toUpsert(user, deps.logger, options.runId) ?? []);
-    counts.failed += users.length - valid.length;
-    // A user listed twice (a deletion shifted the pages under us) is applied once.
-    const events = [...new Map(valid.map((event) => [event.userId, event])).values()];
-    const outcomes = await deps.store.applyBatch(events, { dryRun: options.dryRun });
-    events.forEach((event, index) => tally(counts, drift, event.userId, outcomes[index] as SyncOutcome));
-    if (!options.dryRun) await publishChanges(deps, events, outcomes);
-    if (users.length < pageSize) return { counts, next: null, drift };
-  }
-  return { counts, next: position, drift };
+async function publishChanges(deps: ReconcileDeps, events: readonly SyncEvent[], outcomes: readonly SyncOutcome[]): Promise<void> {
+  const changed = events.filter((_, index) => outcomes[index]?.kind !== "skipped").map((event) => event.userId);
+  if (changed.length > 0) await deps.outbox?.publish(changed);
 }
 
-/** Sweep: up to `pagesPerChunk` × 100 of our live users after `afterId`, checked against Clerk. */
-export async function sweepChunk(deps: ReconcileDeps, afterId: string | null, options: ChunkOptions = {}): Promise<ChunkResult<string>> {
+async function runState(deps: ReconcileDeps, run: RunRef): Promise<RunState> {
+  const state = await deps.reports.state(run.id);
+  if (!state) throw new Error(`reconciliation run ${run.id} has no report: start it first`);
+  return state;
+}
+
+/**
+ * Clerk's pages from `offset`, at most `maxPages`, each requested while the previous one is
+ * being applied (the pacing and Clerk's latency overlap the database work). A page is
+ * requested only within the chunk, so a resumed run never asks for a page twice.
+ */
+function pagesFrom(directory: ClerkUserDirectory, offset: number, pageSize: number, maxPages: number) {
+  let requested = 0;
+  let nextOffset = offset;
+  let ahead: Promise<UserJSON[]> | null = null;
+  const request = () => {
+    requested += 1;
+    const page = directory.listPage(nextOffset, pageSize);
+    nextOffset += pageSize;
+    page.catch(() => {}); // awaited by next(); a page left behind when the list ends must not crash the process
+    return page;
+  };
+  return {
+    async next(): Promise<UserJSON[]> {
+      const page = await (ahead ?? request());
+      ahead = page.length === pageSize && requested < maxPages ? request() : null;
+      return page;
+    },
+  };
+}
+
+/** Scan: up to `pagesPerChunk` pages of Clerk's list from the run's checkpoint. */
+export async function scanChunk(deps: ReconcileDeps, run: RunRef, options: ChunkOptions = {}): Promise<ChunkResult> {
+  const state = await runState(deps, run);
   const counts = emptyCounts();
   const drift: DriftItem[] = [];
-  const batch = 100;
-  const limit = batch * (options.pagesPerChunk ?? 5);
-  const live = await deps.users
-    .find({ deletedAt: null, ...(afterId && { _id: { $gt: afterId } }) }, { _id: 1 })
-    .sort({ _id: 1 })
-    .limit(limit)
-    .batchSize(limit)
-    .lean<Pick<UserDocument, "_id">[]>();
-  const ids = live.map((doc) => doc._id);
+  if (state.phase !== "scan") return { phase: state.phase, counts, drift };
+  const pageSize = options.pageSize ?? maxPageSize;
+  const pagesPerChunk = options.pagesPerChunk ?? defaults.pagesPerChunk;
+  const pagesPerBatch = options.pagesPerBatch ?? defaults.pagesPerBatch;
+  const { dryRun } = state;
+  const batchOptions = { dryRun, force: state.force };
+  let checkpoint: RunCheckpoint = state;
+  const pages = pagesFrom(deps.directory, state.offset, pageSize, pagesPerChunk);
 
-  for (let start = 0; start < ids.length; start += batch) {
-    const group = ids.slice(start, start + batch);
-    const existing = new Set((await deps.directory.findExisting(group)).map((user) => user.id));
-    for (const candidate of group.filter((id) => !existing.has(id))) {
-      try {
-        const confirmed = await deps.directory.getUser(candidate);
-        const event: SyncEvent | null = confirmed
-          ? toUpsert(confirmed, deps.logger, options.runId)
-          : { kind: "delete", userId: candidate, deletedAt: deps.now?.() ?? new Date(), origin: { source: "reconcile", sourceEventId: options.runId ?? null } };
-        if (!event) {
-          counts.failed += 1;
-          continue;
-        }
-        const outcomes = await deps.store.applyBatch([event], { dryRun: options.dryRun });
-        tally(counts, drift, candidate, outcomes[0] as SyncOutcome);
-        if (!options.dryRun) await publishChanges(deps, [event], outcomes);
-      } catch (error) {
-        counts.failed += 1;
-        deps.logger.error({ err: error, userId: candidate }, "reconcile: could not confirm a tombstone candidate");
-      }
+  for (let pagesRead = 0; pagesRead < pagesPerChunk && checkpoint.phase === "scan"; ) {
+    const users: UserJSON[] = [];
+    let ended = false;
+    for (let inBatch = 0; inBatch < pagesPerBatch && pagesRead < pagesPerChunk && !ended; inBatch += 1, pagesRead += 1) {
+      const page = await pages.next();
+      users.push(...page);
+      ended = page.length < pageSize;
+    }
+    const batch = emptyCounts();
+    batch.scanned = users.length;
+    const valid = users.flatMap((user) => toUpsert(user, deps.logger, run.id) ?? []);
+    batch.failed = users.length - valid.length;
+    // A user listed twice (a deletion shifted the pages under us) is applied once.
+    const events = [...new Map(valid.map((event) => [event.userId, event])).values()];
+    const outcomes = await deps.store.applyBatch(events, batchOptions);
+    const seen: SeenDigest = { counts: [...checkpoint.seen.counts], hashSums: [...checkpoint.seen.hashSums] };
+    events.forEach((event, index) => {
+      const outcome = outcomes[index] as SyncOutcome;
+      tally(batch, drift, event.userId, outcome);
+      if (liveAfter(outcome, dryRun)) addToDigest(seen, event.userId);
+    });
+    if (!dryRun) await publishChanges(deps, events, outcomes);
+    const next: RunCheckpoint = {
+      phase: ended ? "sweep" : "scan",
+      offset: checkpoint.offset + users.length,
+      bucket: 0,
+      counts: addCounts({ ...checkpoint.counts }, batch),
+      seen,
+    };
+    await deps.reports.checkpoint(run.id, run.owner, checkpoint, next);
+    addCounts(counts, batch);
+    checkpoint = next;
+  }
+  return { phase: checkpoint.phase, counts, drift };
+}
+
+/**
+ * Sweep: compares the seen digest with our live users, bucket range by bucket range (one
+ * pass over our users' ids a chunk), and settles the users of the buckets that differ with Clerk.
+ */
+export async function sweepChunk(deps: ReconcileDeps, run: RunRef, options: ChunkOptions = {}): Promise<ChunkResult> {
+  const state = await runState(deps, run);
+  const counts = emptyCounts();
+  const drift: DriftItem[] = [];
+  if (state.phase !== "sweep") return { phase: state.phase, counts, drift };
+  const span = options.bucketsPerSweepChunk ?? Math.ceil(bucketCount / Math.max(1, Math.ceil(digestTotal(state.seen) / idsPerSweepChunk)));
+  const from = state.bucket;
+  const to = Math.min(bucketCount, from + span);
+
+  // One pass over our live users; only the ids of this chunk's buckets are kept.
+  const stored = emptyDigest();
+  const idsByBucket = new Map<number, string[]>();
+  const cursor = deps.users.collection.find<{ _id: string }>({ deletedAt: null }, { projection: { _id: 1 }, batchSize: sweepBatchSize });
+  for await (const { _id: id } of cursor) {
+    const bucket = bucketOf(id);
+    if (bucket < from || bucket >= to) continue;
+    addToDigest(stored, id);
+    const ids = idsByBucket.get(bucket);
+    if (ids) ids.push(id);
+    else idsByBucket.set(bucket, [id]);
+  }
+  const candidates = differingBuckets(state.seen, stored, from, to).flatMap((bucket) => idsByBucket.get(bucket) ?? []);
+  idsByBucket.clear();
+
+  for (let start = 0; start < candidates.length; start += maxIdsPerLookup) {
+    addCounts(counts, await settleCandidates(deps, run, state.dryRun, candidates.slice(start, start + maxIdsPerLookup), drift));
+  }
+  const next: RunCheckpoint = { ...state, phase: to >= bucketCount ? "organizations" : "sweep", bucket: to, counts: addCounts({ ...state.counts }, counts) };
+  await deps.reports.checkpoint(run.id, run.owner, state, next);
+  return { phase: next.phase, counts, drift };
+}
+
+/** Stored live users the scan may not have seen: those Clerk lists exist; the others are confirmed one by one. */
+async function settleCandidates(deps: ReconcileDeps, run: RunRef, dryRun: boolean, group: string[], drift: DriftItem[]): Promise<ReconcileCounts> {
+  const counts = emptyCounts();
+  const existing = new Set((await deps.directory.findExisting(group)).map((user) => user.id));
+  const events: SyncEvent[] = [];
+  for (const candidate of group.filter((id) => !existing.has(id))) {
+    try {
+      const confirmed = await deps.directory.getUser(candidate);
+      const event: SyncEvent | null = confirmed
+        ? toUpsert(confirmed, deps.logger, run.id)
+        : { kind: "delete", userId: candidate, deletedAt: deps.now?.() ?? new Date(), origin: { source: "reconcile", sourceEventId: run.id } };
+      if (event) events.push(event);
+      else counts.failed += 1;
+    } catch (error) {
+      counts.failed += 1;
+      deps.logger.error({ err: error, userId: candidate }, "reconcile: could not confirm a tombstone candidate");
     }
   }
-  return { counts, next: ids.length === limit ? (ids.at(-1) ?? null) : null, drift };
+  if (events.length === 0) return counts;
+  const outcomes = await deps.store.applyBatch(events, { dryRun });
+  events.forEach((event, index) => tally(counts, drift, event.userId, outcomes[index] as SyncOutcome));
+  if (!dryRun) await publishChanges(deps, events, outcomes);
+  return counts;
 }

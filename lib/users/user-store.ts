@@ -45,6 +45,11 @@ export interface BatchOptions {
   /** Decide without writing (reconciliation's dry run). */
   dryRun?: boolean;
   /**
+   * Rewrite live users from these snapshots even when their version is already stored (a forced
+   * re-derive after a mapping fix; `decide`'s `force`). Tombstones stay final.
+   */
+  force?: boolean;
+  /**
    * Also audit the events that change nothing (duplicates, stale, tombstoned): the webhook path
    * does (its freshness is read from the audit trail); reconciliation, which would write a
    * record per unchanged user per run, does not.
@@ -140,7 +145,7 @@ export function createUserStore(users: UserModel, { audit, onDeleted }: UserStor
     const previous = new Map(docs.map((doc) => [doc._id, doc]));
     const decisions = events.map((event) => {
       const doc = previous.get(event.userId);
-      return decide(doc ? stateOf(doc) : null, event);
+      return decide(doc ? stateOf(doc) : null, event, { force: options.force });
     });
     const outcomes = decisions.map((decision) => (decision.kind === "skip" ? ({ kind: "skipped", reason: decision.reason } as const) : outcomeOf(decision)));
     const pending = decisions.flatMap((decision, index) => (decision.kind === "skip" ? [] : [{ index, decision }]));

@@ -16,7 +16,11 @@ export async function startClerkBackendApi(secretKey: string) {
   const organizations = new Map<string, OrganizationJSON>();
   /** By organization id, then user id. */
   const memberships = new Map<string, Map<string, OrganizationMembershipJSON>>();
-  const calls: { method: string; path: string }[] = [];
+  const calls: { method: string; path: string; query: URLSearchParams }[] = [];
+  /** Pages of the user list answered (no `user_id` filter), by offset: "no page done twice". */
+  const listServed = new Map<number, number>();
+  /** A list request at this offset is never answered (a process stuck there can only be killed). */
+  let hangAtOffset: number | undefined;
   let delayMs = 0;
   let failing = false;
   /** Answer the next N requests with 429 and this Retry-After (seconds). */
@@ -31,7 +35,7 @@ export async function startClerkBackendApi(secretKey: string) {
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    calls.push({ method: req.method ?? "GET", path: url.pathname });
+    calls.push({ method: req.method ?? "GET", path: url.pathname, query: url.searchParams });
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
@@ -56,8 +60,10 @@ export async function startClerkBackendApi(secretKey: string) {
         if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
           return reply(422, { errors: [{ message: "invalid limit", long_message: "limit must be 1..500", code: "form_param_value_invalid" }] });
         }
-        beforeList?.(offset);
         const ids = url.searchParams.getAll("user_id");
+        if (ids.length === 0 && offset === hangAtOffset) return;
+        beforeList?.(offset);
+        if (ids.length === 0) listServed.set(offset, (listServed.get(offset) ?? 0) + 1);
         const ascending = url.searchParams.get("order_by") === "+created_at";
         const all = [...users.values()]
           .filter((user) => ids.length === 0 || ids.includes(user.id))
@@ -100,6 +106,10 @@ export async function startClerkBackendApi(secretKey: string) {
     organizations,
     memberships,
     calls,
+    listServed,
+    /** Clerk list requests that looked users up by id (`user_id` filters): the sweep's lookups. */
+    lookups: () => calls.filter((call) => call.path === "/v1/users" && call.query.has("user_id")).length,
+    hangListAt: (offset: number | undefined) => void (hangAtOffset = offset),
     setDelay: (ms: number) => void (delayMs = ms),
     rateLimitNext: (count: number, retryAfterSeconds: number) => void (rateLimited = { remaining: count, retryAfterSeconds }),
     onList: (hook: ((offset: number) => void) | undefined) => void (beforeList = hook),
@@ -124,6 +134,8 @@ export function useClerkBackendApi(secretKey: string) {
     ref.current.organizations.clear();
     ref.current.memberships.clear();
     ref.current.calls.length = 0;
+    ref.current.listServed.clear();
+    ref.current.hangListAt(undefined);
     ref.current.setDelay(0);
     ref.current.setFailing(false);
     ref.current.rateLimitNext(0, 1);

@@ -9,6 +9,7 @@ import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import { useClerkBackendApi } from "../../support/clerk-backend-api.js";
 import { clerkUser } from "../../support/clerk-fixtures.js";
+import { clerkMembership, clerkOrganization } from "../../support/clerk-organization-fixtures.js";
 import { testSecretKey } from "../../support/clerk-tokens.js";
 import { syncFunctionEngines, testSchedule } from "../../support/inngest.js";
 import { useTestDatabase } from "../../support/mongo.js";
@@ -91,6 +92,28 @@ describe("scheduled and support functions, run by @inngest/test", () => {
     expect((await db.users().findById("user_live").lean())?.email).toBe("user_live@example.com");
     // A late webhook for the purged user still cannot bring it back.
     await expect(store("user_old", 99)).resolves.toEqual({ kind: "skipped", reason: "tombstoned" });
+  });
+
+  it("reconcile-users with force rewrites users whose stored version is current, and records the run as forced", async () => {
+    clerkApi().users.set("user_f", clerkUser({ id: "user_f", updatedAt: 5, createdAt: 1, firstName: "Mapped" }));
+    await store("user_f", 5);
+    await db.users().updateOne({ _id: "user_f" }, { $set: { firstName: "Old mapping" } });
+    const { result, error } = await engineById("reconcile-users").execute({ events: [{ name: "app/users.reconcile.requested", data: { force: true, requestedBy: "user_admin" } as never }] });
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ scanned: 1, updated: 1, unchanged: 0 });
+    expect((await db.users().findById("user_f").lean())?.firstName).toBe("Mapped");
+    const [report] = await createRunReports(db.connection()).latest(1);
+    expect(report).toMatchObject({ trigger: "event", force: true, requestedBy: "user_admin", status: "succeeded", progress: { phase: "done" } });
+  });
+
+  it("a dry run reports organization and membership drift and writes nothing", async () => {
+    clerkApi().organizations.set("org_dry", clerkOrganization({ id: "org_dry", updatedAt: 5 }));
+    clerkApi().memberships.set("org_dry", new Map([["user_m", clerkMembership({ id: "orgmem_dry", organizationId: "org_dry", userId: "user_m", updatedAt: 5 })]]));
+    const { result, error } = await engineById("reconcile-users").execute({ events: [{ name: "app/users.reconcile.requested", data: { dryRun: true } }] });
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ organizations: { organizationsScanned: 1, organizationsChanged: 1, membershipsScanned: 1, membershipsChanged: 1 } });
+    expect(await db.connection().collection("organizations").countDocuments()).toBe(0);
+    expect(await db.connection().collection("memberships").countDocuments()).toBe(0);
   });
 
   it("a reconciliation run reports the syncs that failed for good since the previous run", async () => {

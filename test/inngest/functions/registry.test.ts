@@ -26,6 +26,7 @@ function registration(fn: (typeof functions)[number]) {
     idempotency?: string;
     onFailure?: unknown;
     batchEvents?: unknown;
+    singleton?: unknown;
   };
   return {
     id: fn.id(),
@@ -35,12 +36,13 @@ function registration(fn: (typeof functions)[number]) {
     idempotency: opts.idempotency,
     onFailure: typeof opts.onFailure === "function",
     batchEvents: opts.batchEvents,
+    singleton: opts.singleton,
   };
 }
 
 const perSessionUser = { limit: 1, key: '"clerk-user:" + event.data.user_id', scope: "env" };
 const oneAtATime = { limit: 1 };
-const defaults = { retries: undefined, idempotency: undefined, onFailure: false, batchEvents: undefined };
+const defaults = { retries: undefined, idempotency: undefined, onFailure: false, batchEvents: undefined, singleton: undefined };
 /** Batches of Clerk user events: a burst applied 100 at a time, a lone event after at most 1 s. */
 const userBatches = { maxSize: 100, timeout: "1s" };
 
@@ -65,7 +67,15 @@ const expected = [
     triggers: ["clerk/organizationMembership.created", "clerk/organizationMembership.updated", "clerk/organizationMembership.deleted"],
     concurrency: { limit: 1, key: '"clerk-membership:" + event.data.organization.id + ":" + event.data.public_user_data.user_id', scope: "env" },
   },
-  { ...defaults, id: "reconcile-users", triggers: [`cron ${testSchedule.reconcileCron}`, "app/users.reconcile.requested"], concurrency: oneAtATime, retries: 3 },
+  // A singleton: the cron and a manual request never overlap (the later one is skipped).
+  {
+    ...defaults,
+    id: "reconcile-users",
+    triggers: [`cron ${testSchedule.reconcileCron}`, "app/users.reconcile.requested"],
+    concurrency: undefined,
+    singleton: { mode: "skip" },
+    retries: 3,
+  },
   { ...defaults, id: "purge-deleted-users", triggers: [`cron ${testSchedule.purgeCron}`], concurrency: oneAtATime },
   { ...defaults, id: "resync-user", triggers: ["app/user.resync.requested"], concurrency: { limit: 1, key: '"clerk-user:" + event.data.userId', scope: "env" } },
   { ...defaults, id: "publish-pending-app-events", triggers: [`cron ${testSchedule.outboxCron}`], concurrency: oneAtATime },

@@ -3,8 +3,10 @@ import { describe, expect, it } from "vitest";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { createClerkUserDirectory } from "../../../lib/clerk/clerk-user-directory.js";
 import { createLogger } from "../../../lib/logger.js";
-import { type ReconcileDeps, scanChunk } from "../../../lib/reconcile/reconcile-chunks.js";
-import { runReconciliation } from "../../../lib/reconcile/run-reconciliation.js";
+import { type ChunkOptions, type ReconcileDeps, scanChunk } from "../../../lib/reconcile/reconcile-chunks.js";
+import { runReconciliation, type RunMode, startOrResumeRun } from "../../../lib/reconcile/run-reconciliation.js";
+import { createRunReports } from "../../../lib/reconcile/run-reports.js";
+import type { SyncEvent } from "../../../lib/sync/types.js";
 import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
 import { useClerkBackendApi } from "../../support/clerk-backend-api.js";
@@ -21,10 +23,18 @@ function deps(): ReconcileDeps {
     directory: createClerkUserDirectory({ apiUrl: clerkApi().url, secretKey: testSecretKey, maxRequestsPer10Seconds: 10_000 }),
     store: createUserStore(db.users()),
     users: db.users(),
+    reports: createRunReports(db.connection()),
     logger: createLogger("silent"),
   };
 }
-const reconcile = () => runReconciliation(deps(), { pageSize, pagesPerChunk: 2 });
+const chunking: ChunkOptions = { pageSize, pagesPerChunk: 2, pagesPerBatch: 1 };
+/** One whole run, as the CLI makes it: a report, the users, the report closed. */
+async function reconcile(mode: RunMode = {}, using: ReconcileDeps = deps(), options: Parameters<typeof runReconciliation>[2] = chunking) {
+  const run = await startOrResumeRun(using, "test", mode);
+  const counts = await runReconciliation(using, run, options);
+  await using.reports.finish(run.id, { counts });
+  return counts;
+}
 
 let created = 0;
 function inClerk(id: string, updatedAt = 1_000, extra: Partial<Parameters<typeof clerkUser>[0]> = {}): UserJSON {
@@ -71,10 +81,11 @@ describe("reconciliation against Clerk's user list", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
   });
 
-  it("never tombstones a live user that a deletion during the scan shifted out of the pages", async () => {
+  it("never tombstones a live user that a deletion during the scan shifted out of the pages; the next run catches the deletion", async () => {
     for (const id of ids(40)) await stored(inClerk(id));
     // After the first page is read, the first three users are deleted: offsets shift left by
-    // three, and users 10–12 are never listed. They are candidates, not tombstones.
+    // three, and users 10–12 are never listed. They are candidates, not tombstones. The three
+    // deleted ones were listed before their deletion: this run saw them alive.
     let deleted = false;
     clerkApi().onList((offset) => {
       if (offset === pageSize && !deleted) {
@@ -82,8 +93,10 @@ describe("reconciliation against Clerk's user list", () => {
         for (const id of ids(3)) clerkApi().users.delete(id);
       }
     });
-    const counts = await reconcile();
-    expect(counts.tombstoned).toBe(3);
+    expect((await reconcile()).tombstoned).toBe(0);
+    expect(await db.users().countDocuments({ deletedAt: null })).toBe(40);
+    clerkApi().onList(undefined);
+    expect((await reconcile()).tombstoned).toBe(3);
     const tombstoned = (await db.users().find({ deletedAt: { $ne: null } }, { _id: 1 }).lean()).map((doc) => doc._id).sort();
     expect(tombstoned).toEqual(ids(3));
     expect(await db.users().countDocuments({ deletedAt: null })).toBe(37);
@@ -115,7 +128,7 @@ describe("reconciliation against Clerk's user list", () => {
     inClerk("user_a");
     await stored(clerkUser({ id: "user_b", updatedAt: 1 }));
     const drift: unknown[] = [];
-    const counts = await runReconciliation(deps(), { pageSize, dryRun: true, onDrift: (items) => drift.push(...items) });
+    const counts = await reconcile({ dryRun: true }, deps(), { pageSize, onDrift: (items) => drift.push(...items) });
     expect(counts).toMatchObject({ created: 1, tombstoned: 1 });
     expect(drift).toEqual([
       { userId: "user_a", change: "create" },
@@ -125,10 +138,118 @@ describe("reconciliation against Clerk's user list", () => {
     expect((await db.users().findById("user_b").lean())?.deletedAt).toBeUndefined();
   });
 
-  it("keeps each chunk bounded: a scan chunk reads at most pagesPerChunk pages", async () => {
+  it("keeps each chunk bounded: a scan chunk reads at most pagesPerChunk pages, and checkpoints where the next starts", async () => {
     for (const id of ids(35)) inClerk(id);
-    const chunk = await scanChunk(deps(), 0, { pageSize, pagesPerChunk: 2 });
+    const using = deps();
+    const run = await startOrResumeRun(using, "test", {});
+    const chunk = await scanChunk(using, run, { pageSize, pagesPerChunk: 2 });
     expect(chunk.counts.scanned).toBe(20);
-    expect(chunk.next).toBe(20);
+    expect(await using.reports.state(run.id)).toMatchObject({ phase: "scan", offset: 20, counts: { scanned: 20, created: 20 } });
+    expect([...clerkApi().listServed.keys()]).toEqual([0, 10]);
+  });
+
+  it("in sync, the sweep asks Clerk about nobody: one list request a page and no lookups", async () => {
+    for (const id of ids(45)) await stored(inClerk(id));
+    clerkApi().calls.length = 0;
+    expect(await reconcile()).toEqual({ scanned: 45, created: 0, updated: 0, tombstoned: 0, unchanged: 45, failed: 0 });
+    expect(clerkApi().lookups()).toBe(0);
+    expect(clerkApi().calls.filter((call) => call.path.startsWith("/v1/users/user_"))).toHaveLength(0);
+    expect([...clerkApi().listServed.entries()]).toEqual([0, 10, 20, 30, 40].map((offset) => [offset, 1]));
+  });
+
+  it("finds a deleted user among many by looking up only its bucket's users (at most 100 ids a request)", async () => {
+    for (const id of ids(300)) await stored(inClerk(id));
+    clerkApi().users.delete("user_r0123");
+    clerkApi().calls.length = 0;
+    const counts = await reconcile({}, deps(), { pageSize: 100 });
+    expect(counts).toMatchObject({ scanned: 299, tombstoned: 1, unchanged: 299, failed: 0 });
+    expect(clerkApi().lookups()).toBe(1);
+    expect((await db.users().findById("user_r0123").lean())?.deletedAt).toBeInstanceOf(Date);
+  });
+
+  it("resumes a run that crashed half-way from its checkpoint: same end result, no page applied twice", async () => {
+    for (const id of ids(60)) inClerk(id);
+    const staleInDb = inClerk("user_stale_resume", 1_000);
+    await stored(staleInDb);
+    clerkApi().users.set("user_stale_resume", { ...staleInDb, updated_at: 2_000, first_name: "Renamed" });
+    await stored(clerkUser({ id: "user_gone_resume", updatedAt: 1_000 }));
+    const applied = new Map<string, number>();
+    const crashing = (crashAtBatch: number | null): ReconcileDeps => {
+      const real = deps();
+      let batches = 0;
+      return {
+        ...real,
+        store: {
+          ...real.store,
+          async applyBatch(events: readonly SyncEvent[], options) {
+            batches += 1;
+            if (batches === crashAtBatch) throw new Error("injected crash");
+            for (const event of events) if (event.kind === "upsert") applied.set(event.userId, (applied.get(event.userId) ?? 0) + 1);
+            return real.store.applyBatch(events, options);
+          },
+        },
+      };
+    };
+    const first = crashing(4);
+    const run = await startOrResumeRun(first, "test", {});
+    await expect(runReconciliation(first, run, chunking)).rejects.toThrow("injected crash");
+    expect(await first.reports.state(run.id)).toMatchObject({ phase: "scan", offset: 30 });
+
+    const second = crashing(null);
+    const resumed = await startOrResumeRun(second, "test", {});
+    expect(resumed).toMatchObject({ id: run.id, resumed: true, phase: "scan" });
+    const counts = await runReconciliation(second, resumed, chunking);
+    await second.reports.finish(resumed.id, { counts });
+
+    expect(counts).toEqual({ scanned: 61, created: 60, updated: 1, tombstoned: 1, unchanged: 0, failed: 0 });
+    expect([...applied.values()].every((times) => times === 1)).toBe(true);
+    expect(applied.size).toBe(61);
+    expect((await db.users().findById("user_stale_resume").lean())?.firstName).toBe("Renamed");
+    expect((await db.users().findById("user_gone_resume").lean())?.deletedAt).toBeInstanceOf(Date);
+    expect(await db.users().countDocuments({ deletedAt: null })).toBe(61);
+    expect((await second.reports.latest(1))[0]).toMatchObject({ _id: run.id, status: "succeeded", progress: { phase: "done" } });
+  });
+
+  it("a process whose run was resumed elsewhere stops at its next checkpoint", async () => {
+    for (const id of ids(30)) inClerk(id);
+    const first = deps();
+    const run = await startOrResumeRun(first, "test", {});
+    await scanChunk(first, run, { pageSize, pagesPerChunk: 1 });
+    const taker = await startOrResumeRun(deps(), "test", {});
+    expect(taker.id).toBe(run.id);
+    await expect(scanChunk(first, run, { pageSize, pagesPerChunk: 1 })).rejects.toThrow(/resumed elsewhere/);
+    // The stopped process applied its second page before its checkpoint was refused: those users come out unchanged.
+    expect(await runReconciliation(deps(), taker, chunking)).toMatchObject({ scanned: 30, created: 20, unchanged: 10 });
+    expect(await db.users().countDocuments({ deletedAt: null })).toBe(30);
+  });
+
+  it("does not resume a run of another mode: it is closed as superseded and a new run starts", async () => {
+    for (const id of ids(30)) inClerk(id);
+    const using = deps();
+    const dry = await startOrResumeRun(using, "test", { dryRun: true });
+    await scanChunk(using, dry, { pageSize, pagesPerChunk: 1 });
+    const real = await startOrResumeRun(using, "test", {});
+    expect(real).toMatchObject({ resumed: false });
+    expect(real.id).not.toBe(dry.id);
+    const [, closed] = await using.reports.latest(2);
+    expect(closed).toMatchObject({ _id: dry.id, status: "failed", error: expect.stringContaining("superseded") });
+  });
+
+  it("force rewrites every live user from Clerk whatever the stored version; tombstones stay; a plain run would not", async () => {
+    for (const id of ids(12)) await stored(inClerk(id));
+    await stored(clerkUser({ id: "user_tomb", updatedAt: 1_000 }));
+    await createUserStore(db.users()).apply({ kind: "delete", userId: "user_tomb", deletedAt: new Date(5) });
+    inClerk("user_tomb");
+    // What an old mapping stored: same Clerk version, different derived fields.
+    await db.users().updateMany({ _id: { $in: ids(12) } }, { $set: { firstName: "Old mapping" } });
+
+    expect(await reconcile()).toMatchObject({ updated: 0, unchanged: 13 });
+    expect((await db.users().findById("user_r0004").lean())?.firstName).toBe("Old mapping");
+
+    expect(await reconcile({ force: true })).toEqual({ scanned: 13, created: 0, updated: 12, tombstoned: 0, unchanged: 1, failed: 0 });
+    expect(await db.users().countDocuments({ firstName: "Old mapping" })).toBe(0);
+    expect((await db.users().findById("user_tomb").lean())?.deletedAt).toEqual(new Date(5));
+    const [report] = await createRunReports(db.connection()).latest(1);
+    expect(report).toMatchObject({ force: true, status: "succeeded", counts: { updated: 12 } });
   });
 });

@@ -108,3 +108,86 @@ describe("decide: convergence whatever the delivery order", () => {
     }
   });
 });
+
+describe("decide with force (re-derive every user from Clerk after a mapping fix)", () => {
+  const states: [string, StoredSyncState | null][] = [
+    ["nothing stored", null],
+    ["older stored", live(4)],
+    ["same version stored", live(5)],
+    ["newer stored", live(6)],
+    ["tombstone", tombstoned],
+  ];
+  const events: [string, SyncEvent][] = [
+    ["upsert v5", upsert(5)],
+    ["delete", remove],
+  ];
+
+  it.each([
+    ["nothing stored + forced upsert", null, upsert(5), { kind: "insert", snapshot: snapshot(5) }],
+    ["older stored + forced upsert", live(4), upsert(5), { kind: "update", snapshot: snapshot(5), expectedVersion: 4 }],
+    ["same version + forced upsert: rewritten, guarded by the stored version", live(5), upsert(5), { kind: "update", snapshot: snapshot(5), expectedVersion: 5 }],
+    ["newer stored + forced older upsert: still stale", live(6), upsert(5), { kind: "skip", reason: "stale" }],
+    ["tombstone + forced upsert: still final", tombstoned, upsert(99), { kind: "skip", reason: "tombstoned" }],
+    ["nothing stored + forced delete", null, remove, { kind: "insert-tombstone", deletedAt }],
+    ["live user + forced delete", live(5), remove, { kind: "tombstone", deletedAt }],
+    ["tombstone + forced delete", tombstoned, remove, { kind: "skip", reason: "duplicate" }],
+  ] as const)("%s", (_, stored, event, expected) => {
+    expect(decide(stored, event, { force: true })).toEqual(expected);
+  });
+
+  it("differs from the plain rules in exactly one cell: a duplicate becomes an update guarded by the stored version", () => {
+    for (const [stateName, stored] of states) {
+      for (const [eventName, event] of events) {
+        const plain = decide(stored, event);
+        const forced = decide(stored, event, { force: true });
+        const isDuplicateUpsert = event.kind === "upsert" && plain.kind === "skip" && plain.reason === "duplicate";
+        if (isDuplicateUpsert) {
+          expect(forced, `${stateName} + ${eventName}`).toEqual({ kind: "update", snapshot: event.snapshot, expectedVersion: (stored as { version: number }).version });
+        } else {
+          expect(forced, `${stateName} + ${eventName}`).toEqual(plain);
+        }
+        expect(decide(stored, event, { force: false }), `${stateName} + ${eventName}, force: false`).toEqual(plain);
+      }
+    }
+  });
+
+  it("never revives a tombstone nor writes a snapshot older than the stored one, whatever the versions (seeded)", () => {
+    const random = seededRandom(18);
+    for (let trial = 0; trial < 500; trial += 1) {
+      const storedVersion = random.int(20);
+      const incoming = random.int(20);
+      const decision = decide(live(storedVersion), upsert(incoming), { force: true });
+      if (incoming < storedVersion) expect(decision).toEqual({ kind: "skip", reason: "stale" });
+      else expect(decision).toEqual({ kind: "update", snapshot: snapshot(incoming), expectedVersion: storedVersion });
+      expect(decide(tombstoned, upsert(incoming), { force: true })).toEqual({ kind: "skip", reason: "tombstoned" });
+    }
+  });
+
+  it("random histories with forced re-deliveries mixed in still converge to the newest state (1,000 seeded cases)", () => {
+    const random = seededRandom(20260518);
+    const applyMaybeForced = (model: Model, { event, force }: { event: SyncEvent; force: boolean }): Model => {
+      const decision = decide(stateOf(model), event, { force });
+      if (decision.kind === "skip") return model;
+      return decision.kind === "insert" || decision.kind === "update" ? { kind: "live", snapshot: decision.snapshot } : { kind: "tombstoned" };
+    };
+    for (let trial = 0; trial < 1_000; trial += 1) {
+      const versions = Array.from({ length: 1 + random.int(6) }, (_, index) => 1 + index * (1 + random.int(3)));
+      const deleted = random.chance(0.3);
+      const history: SyncEvent[] = versions.map(upsert);
+      if (deleted) history.push(remove);
+      const deliveries = history.flatMap((event) => (random.chance(0.5) ? [{ event, force: true }, { event, force: false }] : [{ event, force: random.chance(0.5) }]));
+      const final = random.shuffle(deliveries).reduce<Model>(applyMaybeForced, null);
+      expect(final).toEqual(deleted ? { kind: "tombstoned" } : { kind: "live", snapshot: snapshot(Math.max(...versions)) });
+    }
+  });
+
+  it("a forced rewrite is idempotent: applying it again leaves the same stored state", () => {
+    for (const start of [null, { kind: "live", snapshot: snapshot(5) }, { kind: "live", snapshot: snapshot(3) }, { kind: "tombstoned" }] as Model[]) {
+      const once = decide(stateOf(start), upsert(5), { force: true });
+      const after: Model = once.kind === "skip" ? start : once.kind === "insert" || once.kind === "update" ? { kind: "live", snapshot: once.snapshot } : { kind: "tombstoned" };
+      const twice = decide(stateOf(after), upsert(5), { force: true });
+      const afterTwice: Model = twice.kind === "skip" ? after : twice.kind === "insert" || twice.kind === "update" ? { kind: "live", snapshot: twice.snapshot } : { kind: "tombstoned" };
+      expect(afterTwice).toEqual(after);
+    }
+  });
+});
