@@ -165,6 +165,16 @@ async function measure(variant: Variant, events: readonly WebhookEvent[], newest
   return result;
 }
 
+/**
+ * One run of a function by the SDK's execution engine, steps executed and memoised as Inngest
+ * does. The context is passed through as is: `@inngest/test`'s default wraps every step tool in
+ * a spy that is never released (about 230 MB per 1,000 runs, measured), which neither the
+ * functions nor Inngest have.
+ */
+function execute(fn: InngestTestEngine.Options["function"], events: readonly unknown[]) {
+  return new InngestTestEngine({ function: fn, transformCtx: (ctx) => ctx }).execute({ events: events as [never, ...never[]] });
+}
+
 const silent = createLogger("silent");
 const inngest = createInngestClient(testInngestConfig, silent);
 
@@ -187,7 +197,7 @@ async function oursVariant(db: BenchDatabase): Promise<Variant & { core: SyncCor
       await pool(burstBatches(events), concurrency, () => `batch-${batchNumber++}`, async (batch) => {
         const fn = byEvent.get(batch[0]?.name as string);
         if (!fn) throw new Error(`no function for ${batch[0]?.name}`);
-        const { error, result } = await new InngestTestEngine({ function: fn }).execute({ events: batch as [never, ...never[]] });
+        const { error, result } = await execute(fn, batch);
         if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
         if ((result as UserEventResult[]).length !== batch.length) throw new Error("a run reported fewer events than its batch");
       });
@@ -211,7 +221,7 @@ function naiveVariant(db: BenchDatabase): Variant {
     db,
     async pass(events) {
       await pool(events, concurrency, (event) => event.data.id, async (event) => {
-        const { error } = await new InngestTestEngine({ function: naive }).execute({ events: [event as never] });
+        const { error } = await execute(naive, [event]);
         if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
       });
     },
@@ -302,7 +312,7 @@ try {
   const oursFunctions = createSyncClerkUserFunctions(inngest, { users: async () => ours.core.store, outbox: async () => ours.core.outbox, audit: async () => ours.core.audit });
   const created = oursFunctions[0];
   if (!created) throw new Error("no sync-clerk-user-created");
-  const oursLatency = await webhookToStored(ours, async (event) => void (await new InngestTestEngine({ function: created }).execute({ events: [event as never] })), latencyEvents);
+  const oursLatency = await webhookToStored(ours, async (event) => void (await execute(created, [event])), latencyEvents);
   const naiveLatency = await webhookToStored(
     naive,
     async (event) => {
