@@ -9,6 +9,8 @@ import { withDeadline } from "../lib/with-deadline.js";
  * GET /api/health: liveness, a database round trip and the sync's status (`ok`, `degraded`,
  * `stalled`; the reasons are for admins, at /api/admin/status). No auth; reveals nothing but
  * states. 503 when the database is down or the sync has stalled, so an uptime monitor alerts.
+ * The verdict includes Inngest's reachability, probed at most once a minute per instance
+ * (`inngestProbeCacheMs`): a monitor polling every few seconds never turns into as many calls.
  */
 export function createHealthHandler(connect: () => Promise<Connection>, syncStatus?: (connection: Connection) => Promise<SyncStatus>) {
   return async function health(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -36,6 +38,10 @@ export function createHealthHandler(connect: () => Promise<Connection>, syncStat
   };
 }
 
+/** How long /api/health reuses an Inngest probe's answer (admin status and metrics always probe afresh). */
+const inngestProbeCacheMs = 60_000;
+let syncStatus: Promise<(connection: Connection) => Promise<SyncStatus>> | undefined;
+
 // Config, the MongoDB driver and the sync core load with the first check, not with the module (cold starts).
 export default createHealthHandler(
   async () => {
@@ -44,7 +50,9 @@ export default createHealthHandler(
   },
   async (connection) => {
     // Only the models the verdict reads: not Clerk's SDK, Inngest's or the rest of the sync core.
-    const [{ getConfig }, { readSyncHealth }] = await Promise.all([import("../lib/config.js"), import("../lib/ops/sync-figures.js")]);
-    return (await readSyncHealth(connection, getConfig().status)).status;
+    syncStatus ??= Promise.all([import("../lib/config.js"), import("../lib/ops/sync-figures.js")]).then(([{ getConfig }, { cachedSyncStatus }]) =>
+      cachedSyncStatus(getConfig().status, inngestProbeCacheMs),
+    );
+    return (await syncStatus)(connection);
   },
 );

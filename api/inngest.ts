@@ -26,7 +26,10 @@ export default lazyHandler(async () => {
   ]);
   const config = getConfig();
   const logger = createLogger(config.logLevel).child({ route: "inngest" });
-  const inngest = createInngestClient(config.inngest, logger);
+  // Events from another Clerk instance are refused and audited (CLERK_INSTANCE_ID; `maintenance` is only called when a function runs).
+  const inngest = createInngestClient(config.inngest, logger, {
+    clerkInstance: { expectedInstanceId: config.clerk.instanceId, audit: async () => (await maintenance()).audit },
+  });
 
   // The sync core connects with the first run that needs it; a failed connect is retried by the next.
   let services: ReturnType<typeof createSyncCore> | undefined;

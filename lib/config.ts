@@ -55,6 +55,12 @@ const envShape = z.object({
     .pipe(z.array(z.url({ error: "must be a comma-separated list of origins (https://app.example.com)" })))
     .optional(),
   CLERK_API_URL: z.url().default("https://api.clerk.com"),
+  // Not a secret: Clerk names it in every webhook envelope (`instance_id`).
+  CLERK_INSTANCE_ID: z
+    .string()
+    .trim()
+    .regex(/^ins_[A-Za-z0-9]+$/, "must be a Clerk instance id (ins_…, the `instance_id` of any webhook this instance sends)")
+    .optional(),
   CLERK_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
 
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
@@ -78,6 +84,8 @@ const envShape = z.object({
   STATUS_OUTBOX_STALLED_MINUTES: z.coerce.number().int().min(1).max(100_000).default(30),
   STATUS_RECONCILE_STALLED_MINUTES: z.coerce.number().int().min(1).max(100_000).default(180),
   STATUS_FAILED_SYNCS_DEGRADED: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  STATUS_INNGEST_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(2_000),
+  STATUS_INNGEST_STALLED_MINUTES: z.coerce.number().int().min(1).max(100_000).default(10),
 
   NATS_URL: z
     .string()
@@ -182,6 +190,8 @@ function toConfig(env: z.infer<typeof envSchema>) {
       authorizedParties: env.CLERK_AUTHORIZED_PARTIES ?? [],
       apiUrl: env.CLERK_API_URL,
       clockSkewMs: env.CLERK_CLOCK_SKEW_MS,
+      /** Unset: events from any instance are accepted. Set: both ingestion paths refuse the others. */
+      instanceId: env.CLERK_INSTANCE_ID,
     },
     api: {
       /** Frontend origins allowed to call the API from a browser; by default Clerk's authorized parties. */
@@ -261,22 +271,51 @@ const syncCliSchema = envShape.pick({
   STATUS_OUTBOX_STALLED_MINUTES: true,
   STATUS_RECONCILE_STALLED_MINUTES: true,
   STATUS_FAILED_SYNCS_DEGRADED: true,
+  STATUS_INNGEST_PROBE_TIMEOUT_MS: true,
+  STATUS_INNGEST_STALLED_MINUTES: true,
+  // Only to find Inngest for the status's reachability probe: the CLI sends nothing to it.
+  INNGEST_EVENT_KEY: true,
+  INNGEST_DEV: true,
+  INNGEST_BASE_URL: true,
 });
 
 export type SyncCliConfig = ReturnType<typeof parseSyncCliConfig>;
 
 type StatusEnv = Pick<
   z.infer<typeof envShape>,
-  "STATUS_WEBHOOK_DEGRADED_MINUTES" | "STATUS_WEBHOOK_STALLED_MINUTES" | "STATUS_OUTBOX_STALLED_MINUTES" | "STATUS_RECONCILE_STALLED_MINUTES" | "STATUS_FAILED_SYNCS_DEGRADED"
+  | "STATUS_WEBHOOK_DEGRADED_MINUTES"
+  | "STATUS_WEBHOOK_STALLED_MINUTES"
+  | "STATUS_OUTBOX_STALLED_MINUTES"
+  | "STATUS_RECONCILE_STALLED_MINUTES"
+  | "STATUS_FAILED_SYNCS_DEGRADED"
+  | "STATUS_INNGEST_PROBE_TIMEOUT_MS"
+  | "STATUS_INNGEST_STALLED_MINUTES"
+  | "INNGEST_EVENT_KEY"
+  | "INNGEST_DEV"
+  | "INNGEST_BASE_URL"
 >;
 
+/** Inngest cloud's Event API, and the local dev server's (the SDK's own defaults). */
+const inngestCloudEventApi = "https://inn.gs/";
+const inngestDevServer = "http://localhost:8288/";
+
 function statusThresholds(env: StatusEnv) {
+  // The CLI's environment may not name Inngest at all (a laptop with MongoDB and Clerk only): no probe then.
+  const inngestConfigured = Boolean(env.INNGEST_BASE_URL || env.INNGEST_EVENT_KEY || env.INNGEST_DEV);
   return {
     webhookDegradedAfterMs: env.STATUS_WEBHOOK_DEGRADED_MINUTES * 60_000,
     webhookStalledAfterMs: env.STATUS_WEBHOOK_STALLED_MINUTES * 60_000,
     outboxStalledAfterMs: env.STATUS_OUTBOX_STALLED_MINUTES * 60_000,
     reconciliationStalledAfterMs: env.STATUS_RECONCILE_STALLED_MINUTES * 60_000,
     failedSyncsDegradedAt: env.STATUS_FAILED_SYNCS_DEGRADED,
+    /** Where and how the status probes Inngest's Event API (lib/ops/inngest-reachability.ts); absent: not probed. */
+    inngest: inngestConfigured
+      ? {
+          eventApiUrl: env.INNGEST_BASE_URL ?? (env.INNGEST_DEV ? inngestDevServer : inngestCloudEventApi),
+          probeTimeoutMs: env.STATUS_INNGEST_PROBE_TIMEOUT_MS,
+          stalledAfterMs: env.STATUS_INNGEST_STALLED_MINUTES * 60_000,
+        }
+      : undefined,
   };
 }
 

@@ -4,7 +4,8 @@ import { json, type Route } from "../../lib/http/route.js";
 /**
  * GET /api/admin/status (admins): is the sync keeping up? `ok`, `degraded` or `stalled`, the
  * reasons, and the figures: the age of the last verified webhook and of the last applied
- * event, the last reconciliation and what it repaired, the outbox backlog, failed syncs.
+ * event, the last reconciliation and what it repaired, the outbox backlog, failed syncs, and
+ * whether Inngest's Event API answers (a probe bounded by STATUS_INNGEST_PROBE_TIMEOUT_MS).
  */
 export const syncStatusRoute: Route = {
   name: "sync-status",
@@ -23,6 +24,10 @@ export const syncStatusRoute: Route = {
         reconciliation: figures.lastReconciliation && { ...figures.lastReconciliation, ageSeconds: ageSeconds(figures.lastReconciliation.finishedAt) },
         outbox: { users: figures.outbox.users, oldestAgeSeconds: ageSeconds(figures.outbox.oldestEventAt) },
         failedSyncsLast24h: figures.failedSyncsLast24h,
+        // null when Inngest is not probed (no Inngest configured).
+        inngest: figures.inngest
+          ? { ...figures.inngest.reachability, lastReachableAt: figures.inngest.lastReachableAt, lastReachableAgeSeconds: ageSeconds(figures.inngest.lastReachableAt) }
+          : null,
       });
     },
   },

@@ -27,6 +27,7 @@ export default lazyHandler(async () => {
     sendEvent: (event) => withDeadline(inngest.send(event), config.inngest.sendTimeoutMs, "sending to Inngest"),
     onForwarded: webhookHeartbeat(config.mongo, logger, waitUntil),
     maxBodyBytes: config.webhook.maxBodyBytes,
+    expectedInstanceId: config.clerk.instanceId,
     bodyReadTimeoutMs: config.webhook.bodyReadTimeoutMs,
     logger,
   });

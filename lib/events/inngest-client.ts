@@ -46,7 +46,10 @@ async function fetchForInngest(input: string | URL | Request, init?: RequestInit
   }
 }
 
-export function createInngestClient(config: InngestConfig, logger?: Logger) {
+type InngestMiddleware = NonNullable<ConstructorParameters<typeof Inngest>[0]["middleware"]>;
+
+/** `middleware`: what every function of this client runs behind (inngest/client.ts adds the Clerk instance guard). */
+export function createInngestClient(config: InngestConfig, logger?: Logger, middleware?: InngestMiddleware) {
   return new Inngest({
     id: config.appId,
     eventKey: config.eventKey,
@@ -56,6 +59,7 @@ export function createInngestClient(config: InngestConfig, logger?: Logger) {
     baseUrl: config.baseUrl,
     logger,
     fetch: fetchForInngest,
+    ...(middleware && { middleware }),
   });
 }
 

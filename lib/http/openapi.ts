@@ -318,6 +318,10 @@ export function openApiDocument(): Record<string, unknown> {
             "200": { description: "Accepted (handed to Inngest) or ignored (an event type not handled)", content: { "application/json": { schema: { $ref: "#/components/schemas/WebhookAck" } } } },
             "400": problem("`/problems/webhook-missing-headers`, `/problems/malformed-json` or `/problems/invalid-payload` (not a Clerk envelope, or an unusable payload)"),
             "401": problem("`/problems/webhook-invalid-signature` or `/problems/webhook-stale-timestamp`"),
+            "403": problem(
+              "`/problems/webhook-wrong-instance`: signed, but sent by another Clerk instance than CLERK_INSTANCE_ID (or without `instance_id` while it is set); nothing is forwarded, and `webhook-delivery: abort-message` stops Svix's retries of this message",
+              { "webhook-delivery": { description: "`abort-message`: Svix does not retry this message", schema: { type: "string", const: "abort-message" } } },
+            ),
             "408": problem("`/problems/request-timeout`: the body did not arrive within BODY_READ_TIMEOUT_MS"),
             "413": problem("`/problems/payload-too-large`: over WEBHOOK_MAX_BODY_BYTES (declared or sent)"),
             "503": problem("`/problems/event-bus-unavailable`: Inngest did not take the event in time; Svix retries", retryAfter),
@@ -377,7 +381,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
         SyncStatus: {
           type: "object",
-          required: ["status", "reasons", "webhooks", "events", "reconciliation", "outbox", "failedSyncsLast24h"],
+          required: ["status", "reasons", "webhooks", "events", "reconciliation", "outbox", "failedSyncsLast24h", "inngest"],
           properties: {
             status: { type: "string", enum: ["ok", "degraded", "stalled"] },
             reasons: { type: "array", items: { type: "string" } },
@@ -389,6 +393,19 @@ export function openApiDocument(): Record<string, unknown> {
             },
             outbox: { type: "object", properties: { users: { type: "integer" }, oldestAgeSeconds: { type: ["integer", "null"] } } },
             failedSyncsLast24h: { type: "integer" },
+            inngest: {
+              type: ["object", "null"],
+              description: "Inngest's Event API as probed by this request (null when no Inngest is configured); `reason` when unreachable",
+              properties: {
+                kind: { type: "string", enum: ["reachable", "unreachable"] },
+                checkedAt: { type: "string", format: "date-time" },
+                httpStatus: { type: "integer" },
+                latencyMs: { type: "integer" },
+                reason: { type: "string" },
+                lastReachableAt: { type: ["string", "null"], format: "date-time" },
+                lastReachableAgeSeconds: { type: ["integer", "null"] },
+              },
+            },
           },
         },
         Health: {

@@ -24,6 +24,11 @@ export const problemTypes = {
     title: "Webhook signature verification failed",
     status: 401,
   },
+  webhookWrongInstance: {
+    type: "/problems/webhook-wrong-instance",
+    title: "Webhook sent by another Clerk instance than the one configured",
+    status: 403,
+  },
   malformedJson: { type: "/problems/malformed-json", title: "Request body is not valid JSON", status: 400 },
   invalidPayload: { type: "/problems/invalid-payload", title: "Payload failed validation", status: 400 },
   eventBusUnavailable: {

@@ -1,3 +1,5 @@
+import type { InngestReachability } from "./inngest-reachability.js";
+
 /**
  * Is the sync keeping MongoDB converged with Clerk? A pure verdict over the figures
  * lib/ops/sync-figures.ts collects, so an operator (and an uptime monitor through
@@ -16,6 +18,8 @@ export interface SyncFigures {
   outbox: { users: number; oldestEventAt: Date | null };
   /** Syncs that failed for good (retries exhausted) in the last 24 hours. */
   failedSyncsLast24h: number;
+  /** Inngest's Event API as probed now, and when a probe last reached it; absent or null when not probed. */
+  inngest?: { reachability: InngestReachability; lastReachableAt: Date | null } | null;
 }
 
 export interface SyncHealthThresholds {
@@ -28,6 +32,11 @@ export interface SyncHealthThresholds {
   reconciliationStalledAfterMs: number;
   /** This many failed syncs in 24 hours: degraded. */
   failedSyncsDegradedAt: number;
+  /**
+   * Where the status probes Inngest's Event API, and for how long it may stay unreachable before
+   * the sync is stalled (degraded before); absent: Inngest is not probed (a CLI without Inngest).
+   */
+  inngest?: { eventApiUrl: string; probeTimeoutMs: number; stalledAfterMs: number } | undefined;
 }
 
 export type SyncStatus = "ok" | "degraded" | "stalled";
@@ -68,6 +77,16 @@ export function assessSyncHealth(figures: SyncFigures, thresholds: SyncHealthThr
   else if (figures.lastReconciliation?.status === "failed") findings.push({ status: "degraded", reason: "the last reconciliation failed" });
   else if (figures.lastReconciliation && figures.lastReconciliation.repaired > 0) {
     findings.push({ status: "degraded", reason: `the last reconciliation repaired ${figures.lastReconciliation.repaired} divergence(s) the webhooks missed` });
+  }
+
+  // Inngest unreachable: webhooks are answered 503 (Svix retries for ~27 h) and no function runs.
+  // One failed probe is degraded; stalled once no probe has reached it for the threshold.
+  if (figures.inngest && thresholds.inngest && figures.inngest.reachability.kind === "unreachable") {
+    const { reachability, lastReachableAt } = figures.inngest;
+    const unreachableFor = age(lastReachableAt);
+    const since = lastReachableAt ? `last reached ${minutes(unreachableFor)} ago` : "never reached";
+    const status: SyncStatus = unreachableFor >= thresholds.inngest.stalledAfterMs ? "stalled" : "degraded";
+    findings.push({ status, reason: `Inngest's Event API unreachable (${reachability.reason}; ${since})` });
   }
 
   if (figures.failedSyncsLast24h >= thresholds.failedSyncsDegradedAt) findings.push({ status: "degraded", reason: `${figures.failedSyncsLast24h} sync(s) failed for good in 24 h` });

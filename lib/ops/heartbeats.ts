@@ -1,7 +1,11 @@
 import type { Connection } from "mongoose";
 
 /** `sync_heartbeats`: one document per signal, `{ _id: name, at }`, only ever moved forward. */
-export type HeartbeatName = "webhook-verified";
+export type HeartbeatName =
+  /** The webhook endpoint handed a verified delivery to Inngest. */
+  | "webhook-verified"
+  /** A status probe reached Inngest's Event API (lib/ops/inngest-reachability.ts). */
+  | "inngest-reachable";
 
 export interface Heartbeats {
   /** Records `at` for `name`, at most once per `minIntervalMs` in this process (a busy endpoint writes rarely). */

@@ -4,6 +4,7 @@ import { readRawBody } from "../http/read-raw-body.js";
 import { sendJson } from "../http/send-json.js";
 import type { Logger } from "../logger.js";
 import { type ClerkInngestEvent, clerkDeliveryDecision } from "./clerk-delivery-event.js";
+import { describeInstanceRefusal } from "./clerk-instance.js";
 import type { WebhookVerification } from "./verify-clerk-webhook.js";
 
 export interface ClerkWebhookDeps {
@@ -11,6 +12,8 @@ export interface ClerkWebhookDeps {
   /** Hands a `clerk/*` event to Inngest; rejects if Inngest did not take it. */
   sendEvent: (event: ClerkInngestEvent) => Promise<unknown>;
   maxBodyBytes: number;
+  /** CLERK_INSTANCE_ID: deliveries from any other Clerk instance are refused. Unset: any instance. */
+  expectedInstanceId?: string;
   /** How long the body may take to arrive (BODY_READ_TIMEOUT_MS); then 408. Default 10 s. */
   bodyReadTimeoutMs?: number;
   /** Told after each delivery handed to Inngest (the freshness heartbeat); must not throw or delay the answer. */
@@ -21,7 +24,9 @@ export interface ClerkWebhookDeps {
 /**
  * Clerk → (Svix) → here → Inngest. Reads the raw bytes (capped, time-limited), verifies
  * them, decides what the delivery is (lib/webhooks/clerk-delivery-event.ts) and forwards it
- * as `clerk/<type>` with the Svix id as the event id, so Inngest drops Svix's redeliveries.
+ * as `clerk/<type>` with the Svix id as the event id, so Inngest drops Svix's redeliveries, and
+ * the envelope's `instance_id` in `data`; a delivery from another Clerk instance than
+ * CLERK_INSTANCE_ID is refused (403, `webhook-delivery: abort-message`), never forwarded.
  * It answers 2xx only once Inngest holds the event: anything else makes Svix retry, and a
  * delivery is never acknowledged and lost. It never touches MongoDB.
  */
@@ -51,7 +56,22 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps) {
 
     const { svixId, type } = verification.delivery;
     const log = deps.logger.child({ svixId, type });
-    const decision = clerkDeliveryDecision(verification.delivery);
+    const decision = clerkDeliveryDecision(verification.delivery, deps.expectedInstanceId);
+    if (decision.kind === "wrong-instance") {
+      // A misconfiguration (this endpoint's secret, or CLERK_INSTANCE_ID): an operator must act,
+      // and Svix's eight retries would only repeat it, so it is said once, and retries are aborted.
+      // The message stays "failed" in Clerk's dashboard, to be replayed once the configuration is fixed.
+      const { check } = decision;
+      log.error(
+        { instanceId: check.kind === "other-instance" ? check.instanceId : null, expectedInstanceId: check.expectedInstanceId },
+        `webhook refused: ${describeInstanceRefusal(check)}`,
+      );
+      sendProblem(res, "webhookWrongInstance", {
+        detail: check.kind === "other-instance" ? `Events from Clerk instance ${check.instanceId} are not accepted here.` : "The envelope names no Clerk instance (instance_id).",
+        headers: { "webhook-delivery": "abort-message" },
+      });
+      return;
+    }
     if (decision.kind === "ignored") {
       log.info("webhook acknowledged and ignored: event type not handled");
       sendJson(res, 200, { status: "ignored", type });

@@ -29,6 +29,8 @@ export interface VerifiedClerkDelivery {
   timestamp: number;
   /** The envelope's `event_attributes.http_request` (client IP, user agent), when Clerk sent it. */
   httpRequest: { client_ip?: string | null; user_agent?: string | null } | undefined;
+  /** The envelope's `instance_id`: the Clerk instance that sent it. */
+  instanceId?: string | undefined;
 }
 
 export type WebhookVerification =
@@ -80,10 +82,10 @@ export function createClerkWebhookVerifier(signingSecret: string) {
     if (!envelope.success) {
       return { kind: "invalid-envelope", issues: formatIssues(envelope.error.issues) };
     }
-    const { type, data, timestamp, event_attributes } = envelope.data;
+    const { type, data, timestamp, event_attributes, instance_id } = envelope.data;
     return {
       kind: "verified",
-      delivery: { svixId, type, data, timestamp: timestamp ?? signedAt * 1000, httpRequest: event_attributes?.http_request },
+      delivery: { svixId, type, data, timestamp: timestamp ?? signedAt * 1000, httpRequest: event_attributes?.http_request, instanceId: instance_id },
     };
   };
 }

@@ -1,7 +1,8 @@
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { syncMetricsRoute } from "../../api/admin/_metrics.js";
 import { syncStatusRoute } from "../../api/admin/_status.js";
 import { createHealthHandler } from "../../api/health.js";
+import { cachedSyncStatus } from "../../lib/ops/sync-figures.js";
 import { createClerkWebhookHandler } from "../../lib/webhooks/clerk-webhook-handler.js";
 import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
 import { createLogger } from "../../lib/logger.js";
@@ -10,10 +11,20 @@ import { createClerkWebhookVerifier } from "../../lib/webhooks/verify-clerk-webh
 import { useTestApi } from "../support/api.js";
 import { clerkEnvelope, clerkUser, signDelivery, testSigningSecret } from "../support/clerk-fixtures.js";
 import { serveHandler } from "../support/http.js";
+import { startInngestEventApi } from "../support/inngest-event-api.js";
 import { useTestDatabase } from "../support/mongo.js";
 
 const db = useTestDatabase();
-const api = useTestApi(db);
+/** Inngest's Event API stood in on 127.0.0.1: what the status probes (INNGEST_BASE_URL). Started before the API reads its config. */
+let eventApi: Awaited<ReturnType<typeof startInngestEventApi>>;
+let eventApiClosed = false;
+beforeAll(async () => {
+  eventApi = await startInngestEventApi();
+});
+afterAll(async () => {
+  if (!eventApiClosed) await eventApi.close();
+});
+const api = useTestApi(db, () => ({ INNGEST_BASE_URL: eventApi.baseUrl }));
 type Fetch = Awaited<ReturnType<typeof api.serve>>;
 let status: Fetch;
 let metrics: Fetch;
@@ -52,7 +63,10 @@ describe("GET /api/admin/status and /api/health: a sync that is never silently s
     const body = (await (await status("/api/admin/status", { as: "user_admin" })).json()) as { status: string; webhooks: { ageSeconds: number }; reasons: string[] };
     expect(body).toMatchObject({ status: "ok", reasons: [], outbox: { users: 2, oldestAgeSeconds: expect.any(Number) }, failedSyncsLast24h: 0, reconciliation: { status: "succeeded", repaired: 0 } });
     expect(body.webhooks.ageSeconds).toBeLessThan(120);
+    expect(body).toMatchObject({ inngest: { kind: "reachable", latencyMs: expect.any(Number), lastReachableAgeSeconds: 0 } });
     expect((await fetch(healthUrl)).status).toBe(200);
+    const text = await (await metrics("/api/admin/metrics", { as: "user_admin" })).text();
+    expect(text).toContain("clerk_sync_inngest_reachable 1\n");
   });
 
   it("turns stalled when webhooks stop, and /api/health says so (503, no details)", async () => {
@@ -101,3 +115,54 @@ describe("GET /api/admin/status and /api/health: a sync that is never silently s
     expect((await metrics("/api/admin/metrics", { as: "user_plain" })).status).toBe(403);
   });
 });
+
+/** An event applied by the webhook path a moment ago, and a webhook just verified: everything else is ok. */
+async function syncKeepingUp() {
+  await webhookVerified(1);
+  await api.state.services.store.apply({
+    kind: "upsert",
+    userId: "user_w",
+    snapshot: toUserSnapshot(clerkUserSchema.parse(clerkUser({ id: "user_w", updatedAt: 1 }))),
+    origin: { source: "webhook", sourceEventId: "msg_1" },
+  });
+}
+
+async function inngestReachedMinutesAgo(minutes: number) {
+  await db.connection().collection("sync_heartbeats").updateOne({ _id: "inngest-reachable" as never }, { $set: { at: minutesAgo(minutes) } }, { upsert: true });
+}
+
+// Last in the file: it stops the Event API stand-in for good.
+describe("Inngest reachability in the sync's status", () => {
+  it("turns degraded when Inngest's Event API stops answering, stalled once unreached past STATUS_INNGEST_STALLED_MINUTES; /api/health keeps a probe a minute", async () => {
+    await syncKeepingUp();
+    const cachedHealth = await serveHandler(createHealthHandler(async () => db.connection(), cachedSyncStatus(api.state.services.config.status, 60_000)));
+    try {
+      expect((await fetch(`${cachedHealth.url}/api/health`)).status).toBe(200);
+
+      await eventApi.close();
+      eventApiClosed = true;
+      const degraded = (await (await status("/api/admin/status", { as: "user_admin" })).json()) as { status: string; reasons: string[]; inngest: Record<string, unknown> };
+      expect(degraded.status).toBe("degraded");
+      expect(degraded.reasons).toEqual(["degraded: Inngest's Event API unreachable (ECONNREFUSED; last reached 0 min ago)"]);
+      expect(degraded.inngest).toMatchObject({ kind: "unreachable", reason: "ECONNREFUSED", lastReachableAgeSeconds: expect.any(Number) });
+
+      await inngestReachedMinutesAgo(30);
+      const stalled = (await (await status("/api/admin/status", { as: "user_admin" })).json()) as { status: string; reasons: string[] };
+      expect(stalled).toMatchObject({ status: "stalled", reasons: ["stalled: Inngest's Event API unreachable (ECONNREFUSED; last reached 30 min ago)"] });
+      const text = await (await metrics("/api/admin/metrics", { as: "user_admin" })).text();
+      expect(text).toContain("clerk_sync_status 2\n");
+      expect(text).toContain("clerk_sync_inngest_reachable 0\n");
+      expect(text).toMatch(/^clerk_sync_inngest_last_reachable_age_seconds 18\d\d/m);
+      // The admin's live probe is what /api/health reports when it probes (here: without a cache).
+      const live = await fetch(healthUrl);
+      expect(live.status).toBe(503);
+      expect(await live.json()).toMatchObject({ status: "stalled", checks: { sync: { status: "stalled" } } });
+
+      // The cached check does not probe again within its minute: it still holds the answer it had.
+      expect((await fetch(`${cachedHealth.url}/api/health`)).status).toBe(200);
+    } finally {
+      await cachedHealth.close();
+    }
+  });
+});
+

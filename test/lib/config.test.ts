@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../lib/config.js";
+import { ConfigError, parseConfig, parseSyncCliConfig } from "../../lib/config.js";
 
 const valid = {
   MONGODB_URI: "mongodb://127.0.0.1:27017/app",
@@ -74,3 +74,33 @@ describe("parseConfig", () => {
     expect(problems.join("\n")).not.toContain("sk_live_do_not_print");
   });
 });
+
+describe("CLERK_INSTANCE_ID (the wrong-instance guard)", () => {
+  it("is optional: unset, every instance is accepted", () => {
+    expect(parseConfig(valid).clerk.instanceId).toBeUndefined();
+    expect(parseConfig({ ...valid, CLERK_INSTANCE_ID: "" }).clerk.instanceId).toBeUndefined();
+  });
+
+  it("takes a Clerk instance id, trimmed, and refuses anything else by name", () => {
+    expect(parseConfig({ ...valid, CLERK_INSTANCE_ID: " ins_2abcDEF123 " }).clerk.instanceId).toBe("ins_2abcDEF123");
+    expect(problemsOf({ ...valid, CLERK_INSTANCE_ID: "app_2abc" })).toEqual([expect.stringMatching(/^CLERK_INSTANCE_ID must be a Clerk instance id \(ins_/)]);
+  });
+});
+
+describe("the status's Inngest probe", () => {
+  it("probes the configured Event API: INNGEST_BASE_URL, the dev server in dev mode, else Inngest cloud", () => {
+    expect(parseConfig(valid).status.inngest).toEqual({ eventApiUrl: "https://inn.gs/", probeTimeoutMs: 2_000, stalledAfterMs: 10 * 60_000 });
+    expect(parseConfig({ ...valid, INNGEST_DEV: "1" }).status.inngest?.eventApiUrl).toBe("http://localhost:8288/");
+    expect(
+      parseConfig({ ...valid, INNGEST_BASE_URL: "https://inngest.internal.example/", STATUS_INNGEST_PROBE_TIMEOUT_MS: "500", STATUS_INNGEST_STALLED_MINUTES: "30" }).status.inngest,
+    ).toEqual({ eventApiUrl: "https://inngest.internal.example/", probeTimeoutMs: 500, stalledAfterMs: 30 * 60_000 });
+    expect(problemsOf({ ...valid, STATUS_INNGEST_PROBE_TIMEOUT_MS: "50" })).toEqual([expect.stringMatching(/^STATUS_INNGEST_PROBE_TIMEOUT_MS /)]);
+  });
+
+  it("is skipped by `npm run sync -- status` when its environment names no Inngest", () => {
+    const cli = { MONGODB_URI: valid.MONGODB_URI, CLERK_SECRET_KEY: valid.CLERK_SECRET_KEY };
+    expect(parseSyncCliConfig(cli).status.inngest).toBeUndefined();
+    expect(parseSyncCliConfig({ ...cli, INNGEST_EVENT_KEY: "event-key" }).status.inngest?.eventApiUrl).toBe("https://inn.gs/");
+  });
+});
+

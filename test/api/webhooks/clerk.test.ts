@@ -91,7 +91,8 @@ describe("POST /api/webhooks/clerk: verified deliveries reach Inngest", () => {
       { name: "clerk/user.updated", id: "msg_upd" },
       { name: "clerk/user.deleted", id: "msg_del" },
     ]);
-    expect(eventApi.received[1]?.data).toEqual({ object: "user", id: "user_9", deleted: true });
+    // Clerk's data, and the envelope's instance_id beside it (the Inngest side's wrong-instance guard reads it).
+    expect(eventApi.received[1]?.data).toEqual({ object: "user", id: "user_9", deleted: true, instance_id: "ins_test" });
   });
 
   it("accepts a header carrying several signatures during a secret rotation", async () => {

@@ -93,7 +93,7 @@ describe("POST /api/webhooks/clerk: Clerk's session events", () => {
           name: `clerk/${type}`,
           id: `msg_${type}`,
           ts: timestamp,
-          data: { ...session, http_request: { client_ip: "203.0.113.7", user_agent: "Mozilla/5.0 (test)" } },
+          data: { ...session, http_request: { client_ip: "203.0.113.7", user_agent: "Mozilla/5.0 (test)" }, instance_id: "ins_test" },
         }),
       ]);
     },

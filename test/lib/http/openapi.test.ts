@@ -36,7 +36,7 @@ describe("the OpenAPI document is the whole contract", () => {
     const patch = document.paths["/api/me"]?.patch;
     expect(Object.keys(patch?.responses ?? {})).toEqual(expect.arrayContaining(["400", "408", "410", "413", "415"]));
     const webhook = document.paths["/api/webhooks/clerk"]?.post;
-    expect(Object.keys(webhook?.responses ?? {})).toEqual(["200", "400", "401", "408", "413", "503"]);
+    expect(Object.keys(webhook?.responses ?? {})).toEqual(["200", "400", "401", "403", "408", "413", "503"]);
     for (const { path, method, operation } of authenticated) {
       expect(operation.responses["429"]?.headers, `${method} ${path}`).toHaveProperty("Retry-After");
     }

@@ -57,4 +57,32 @@ describe("assessSyncHealth", () => {
     expect(both.status).toBe("stalled");
     expect(both.reasons).toHaveLength(2);
   });
+
+  describe("Inngest reachability", () => {
+    const probed = { ...thresholds, inngest: { eventApiUrl: "https://inn.gs/", probeTimeoutMs: 2_000, stalledAfterMs: 10 * 60_000 } };
+    const reachable = { kind: "reachable" as const, checkedAt: now, httpStatus: 200, latencyMs: 12 };
+    const unreachable = { kind: "unreachable" as const, checkedAt: now, reason: "ECONNREFUSED" };
+    const assessInngest = (inngest: SyncFigures["inngest"]) => assessSyncHealth({ ...healthy, inngest }, probed, now);
+
+    it("is ok when the probe reaches Inngest's Event API", () => {
+      expect(assessInngest({ reachability: reachable, lastReachableAt: now })).toEqual({ status: "ok", reasons: [] });
+    });
+
+    it("is degraded when the probe fails but Inngest was reached within the threshold, stalled past it or if never reached", () => {
+      expect(assessInngest({ reachability: unreachable, lastReachableAt: minutesAgo(3) })).toEqual({
+        status: "degraded",
+        reasons: ["degraded: Inngest's Event API unreachable (ECONNREFUSED; last reached 3 min ago)"],
+      });
+      expect(assessInngest({ reachability: unreachable, lastReachableAt: minutesAgo(11) })).toEqual({
+        status: "stalled",
+        reasons: ["stalled: Inngest's Event API unreachable (ECONNREFUSED; last reached 11 min ago)"],
+      });
+      expect(assessInngest({ reachability: unreachable, lastReachableAt: null }).reasons).toEqual(["stalled: Inngest's Event API unreachable (ECONNREFUSED; never reached)"]);
+    });
+
+    it("says nothing of Inngest when it was not probed", () => {
+      expect(assessInngest(null)).toEqual({ status: "ok", reasons: [] });
+      expect(assessSyncHealth({ ...healthy, inngest: { reachability: unreachable, lastReachableAt: null } }, thresholds, now).status).toBe("ok");
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { clerkDeliveryDecision } from "../../../lib/webhooks/clerk-delivery-event.js";
+import { checkClerkInstance } from "../../../lib/webhooks/clerk-instance.js";
 import type { VerifiedClerkDelivery } from "../../../lib/webhooks/verify-clerk-webhook.js";
 import { clerkUser, clerkUserDeleted } from "../../support/clerk-fixtures.js";
 
@@ -50,5 +51,31 @@ describe("what a verified Clerk delivery becomes", () => {
   it("a type the sync does not handle is ignored, whatever its data", () => {
     expect(clerkDeliveryDecision(delivery("organizationDomain.created", { anything: true }))).toEqual({ kind: "ignored" });
     expect(clerkDeliveryDecision(delivery("email.created", {}))).toEqual({ kind: "ignored" });
+  });
+
+  it("the envelope's instance_id travels in the event's data, beside Clerk's own fields", () => {
+    const data = clerkUser({ id: "user_1", updatedAt: 5 });
+    expect(clerkDeliveryDecision(delivery("user.updated", data, { instanceId: "ins_prod" }))).toMatchObject({
+      kind: "forward",
+      event: { name: "clerk/user.updated", data: { ...data, instance_id: "ins_prod" } },
+    });
+  });
+
+  it("with CLERK_INSTANCE_ID set, a delivery from another instance, or naming none, is refused whatever its type", () => {
+    const data = clerkUser({ id: "user_1", updatedAt: 5 });
+    expect(clerkDeliveryDecision(delivery("user.updated", data, { instanceId: "ins_dev" }), "ins_prod")).toEqual({
+      kind: "wrong-instance",
+      check: { kind: "other-instance", instanceId: "ins_dev", expectedInstanceId: "ins_prod" },
+    });
+    expect(clerkDeliveryDecision(delivery("email.created", {}, { instanceId: "ins_dev" }), "ins_prod").kind).toBe("wrong-instance");
+    expect(clerkDeliveryDecision(delivery("user.updated", data), "ins_prod")).toEqual({ kind: "wrong-instance", check: { kind: "no-instance", expectedInstanceId: "ins_prod" } });
+    expect(clerkDeliveryDecision(delivery("user.updated", data, { instanceId: "ins_prod" }), "ins_prod").kind).toBe("forward");
+  });
+
+  it("without CLERK_INSTANCE_ID every instance is accepted, as before", () => {
+    expect(checkClerkInstance(undefined, "ins_any")).toEqual({ kind: "accepted" });
+    expect(checkClerkInstance(undefined, undefined)).toEqual({ kind: "accepted" });
+    expect(checkClerkInstance("ins_prod", "")).toEqual({ kind: "no-instance", expectedInstanceId: "ins_prod" });
+    expect(checkClerkInstance("ins_prod", 42)).toEqual({ kind: "no-instance", expectedInstanceId: "ins_prod" });
   });
 });
