@@ -15,6 +15,8 @@ import type { UserJSON } from "@clerk/backend";
  *   `-created_at`, as Clerk), repeated `user_id` filters: a JSON array.
  * - `GET /v1/users/count`: `{ object: "total_count", total_count }`.
  * - `GET /v1/users/:id`: the user, or 404 `{ errors: [{ code: "resource_not_found" }] }`.
+ * - `GET /v1/organizations`: no organizations (`{ data: [], total_count: 0 }`), so the Inngest
+ *   function's organization steps run and find nothing.
  * - Bearer secret key required (401 otherwise).
  */
 export interface ClerkStandIn {
@@ -90,6 +92,7 @@ export async function startClerkStandIn(secretKey: string): Promise<ClerkStandIn
       }
       return reply(200, `[${selected.map((id) => json.get(id)).join(",")}]`);
     }
+    if (url.pathname === "/v1/organizations") return reply(200, JSON.stringify({ data: [], total_count: 0 }));
     const match = /^\/v1\/users\/([^/]+)$/.exec(url.pathname);
     if (match) {
       requests.get += 1;

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { once } from "node:events";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -28,6 +29,38 @@ export function log(message: string): void {
 /** The machine's load (other processes share the CPUs and the database): worth knowing next to any timing. */
 export function logLoad(when: string): void {
   log(`${when}: load average ${loadavg().map((load) => load.toFixed(2)).join(" ")} on ${availableParallelism()} CPUs`);
+}
+
+/** What a figure was measured on: the date, the commit (marked when the tree has uncommitted changes), Node. */
+export function logRunContext(when: string): void {
+  let commit: string;
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8" }).trim() !== "";
+    commit = dirty ? `${head}+dirty (uncommitted changes)` : head;
+  } catch {
+    commit = "unknown (not a git checkout)";
+  }
+  log(`${when}: ${new Date().toISOString()}, commit ${commit}, node ${process.version}`);
+  logLoad(when);
+}
+
+/**
+ * Bundles a worker script (TypeScript, relative to the repository root) into one JavaScript
+ * file with esbuild (tsx's own compiler; packages stay external), so the measured process runs
+ * compiled code as production does, without tsx's compiler in its memory. Returns its path,
+ * which `runWorker` runs with plain `node`.
+ */
+export function bundleWorker(script: string): string {
+  const outDir = fileURLToPath(new URL("../../node_modules/.cache/bench/", import.meta.url));
+  mkdirSync(outDir, { recursive: true });
+  const outfile = `${outDir}${script.replace(/[/\\]/g, "_").replace(/\.ts$/, ".mjs")}`;
+  execFileSync(
+    fileURLToPath(new URL("../../node_modules/.bin/esbuild", import.meta.url)),
+    [script, "--bundle", "--platform=node", "--format=esm", "--target=node22", "--packages=external", "--log-level=warning", `--outfile=${outfile}`],
+    { cwd: root, stdio: ["ignore", "inherit", "inherit"] },
+  );
+  return outfile;
 }
 
 /** Libraries that print with console.log must not reach stdout. */
@@ -159,14 +192,20 @@ export class WorkerTimeoutError<Progress = unknown> extends Error {
 }
 
 /**
- * Runs `script` (a TypeScript file, relative to the repository root) in a fresh Node process
- * (`node --import tsx`, one pid), hands it `job` as JSON in BENCH_WORKER_JOB, and resolves
+ * Runs `script` in a fresh Node process (one pid): a TypeScript file (relative to the repository
+ * root) through `node --import tsx`, or a bundle from `bundleWorker` with plain `node`, after
+ * `nodeArgs` (e.g. `--cpu-prof`). It hands it `job` as JSON in BENCH_WORKER_JOB, and resolves
  * with the result it sends back. Its stdout and stderr are relayed to our stderr. Past
  * `timeoutMs` it is stopped and the promise rejects with a WorkerTimeoutError carrying the
  * last progress it reported.
  */
-export async function runWorker<Result, Progress = unknown>(script: string, job: unknown, options: { label: string; timeoutMs: number }): Promise<Result> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+export async function runWorker<Result, Progress = unknown>(
+  script: string,
+  job: unknown,
+  options: { label: string; timeoutMs: number; nodeArgs?: readonly string[] },
+): Promise<Result> {
+  const loader = /\.m?js$/.test(script) ? [] : ["--import", "tsx"];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, script], {
     cwd: root,
     env: { ...process.env, BENCH_WORKER_JOB: JSON.stringify(job) },
     stdio: ["ignore", "pipe", "pipe", "ipc"],

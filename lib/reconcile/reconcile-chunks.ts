@@ -4,8 +4,9 @@ import type { ClerkUserDirectory } from "../clerk/clerk-user-directory.js";
 import { maxPageSize } from "../clerk/clerk-user-directory.js";
 import type { OutboxPublisher } from "../events/outbox.js";
 import type { Logger } from "../logger.js";
+import { decide } from "../sync/decide.js";
 import { toUserSnapshot } from "../sync/to-user-snapshot.js";
-import type { SyncEvent, SyncOutcome } from "../sync/types.js";
+import type { StoredSyncState, SyncEvent, SyncOutcome } from "../sync/types.js";
 import type { UserModel } from "../users/user-model.js";
 import type { UserStore } from "../users/user-store.js";
 import { addCounts, emptyCounts, type ReconcileCounts } from "./counts.js";
@@ -20,8 +21,12 @@ import { addToDigest, bucketCount, bucketOf, differingBuckets, digestTotal, empt
  *
  * 1. Scan: page through Clerk's users (oldest first, the next page fetched while the current
  *    batch is applied) and apply each batch of pages through the same sync rules as the
- *    webhooks: one read by `_id` and at most one bulk write a batch. The users found live
- *    are added to the run's seen digest (lib/reconcile/seen-digest.ts).
+ *    webhooks. Most listed users are unchanged, so a batch first reads only the rules' state
+ *    of its users (`_id`, `clerkUpdatedAt`, `deletedAt`: one `_id: {$in}` read) and decides on
+ *    Clerk's `updated_at` alone; only the users the rules would write are parsed and mapped in
+ *    full and handed to the store (which reads their whole documents, for their app events, and
+ *    writes them in one bulk write). The users found live are added to the run's seen digest
+ *    (lib/reconcile/seen-digest.ts).
  * 2. Sweep: one pass over our live users' ids builds the same digest; only the users of
  *    buckets that differ can be missing from Clerk's list. Those are looked up in Clerk (100
  *    a request) and one that Clerk does not return is tombstoned only after Clerk answers 404
@@ -60,6 +65,27 @@ export interface ChunkResult {
   drift: DriftItem[];
 }
 
+/**
+ * The sync state of every stored user, read in one pass (`_id`, `clerkUpdatedAt`, `deletedAt`),
+ * for a run done by one process (the CLI): the scan decides unchanged users from it with no read
+ * a batch, and the sweep takes our live users from it with no second pass. A live user maps to
+ * its version (Clerk's `updated_at`, ms), a tombstone to `false`. It is only a pre-filter: a
+ * user it shows as changed goes through the store, which reads and decides again; one it shows
+ * unchanged can only have moved forward since (states only move forward), which the rules would
+ * skip too. The users the run creates or updates are written into it.
+ */
+export type KnownStates = Map<string, number | false>;
+
+/** The one pass that fills `KnownStates` (at most this many users are held; beyond, the chunks read by batch). */
+export const maxKnownStates = 250_000;
+
+export async function readKnownStates(users: UserModel): Promise<KnownStates> {
+  const known: KnownStates = new Map();
+  const cursor = users.collection.find<StoredVersion>({}, { projection: { clerkUpdatedAt: 1, deletedAt: 1 }, batchSize: sweepBatchSize });
+  for await (const doc of cursor) known.set(doc._id, doc.deletedAt ? false : (doc.clerkUpdatedAt?.getTime() ?? Number.NEGATIVE_INFINITY));
+  return known;
+}
+
 export interface ChunkOptions {
   /** Pages of Clerk's list a scan chunk reads (an Inngest step's worth of work). */
   pagesPerChunk?: number;
@@ -68,9 +94,16 @@ export interface ChunkOptions {
   pageSize?: number;
   /** Buckets of the seen digest a sweep chunk compares (default: as many as keep ~250k ids in memory). */
   bucketsPerSweepChunk?: number;
+  /** Our users' states, read once by the caller (`readKnownStates`): no state read a batch, no sweep pass. */
+  known?: KnownStates;
 }
 
-const defaults = { pagesPerChunk: 10, pagesPerBatch: 2 } as const;
+/**
+ * A batch of 4 pages (2,000 users) keeps a steady batch at 3 round trips (the state read, the
+ * changed users' read and write, the checkpoint) and its parsed pages at a few megabytes; a chunk
+ * of 20 pages (10,000 users) is a few seconds of work, well inside an Inngest step.
+ */
+const defaults = { pagesPerChunk: 20, pagesPerBatch: 4 } as const;
 /** Ids read back per round trip by the sweep's pass over our users. */
 const sweepBatchSize = 10_000;
 const idsPerSweepChunk = 250_000;
@@ -100,6 +133,43 @@ function liveAfter(outcome: SyncOutcome, dryRun: boolean): boolean {
   if (outcome.kind === "created") return !dryRun;
   if (outcome.kind === "deleted") return false;
   return outcome.kind === "updated" || outcome.reason !== "tombstoned";
+}
+
+/** What the rules need of a listed user before deciding to write it: its id and version, read without parsing the rest. */
+interface ListedVersion {
+  id: string;
+  updatedAt: number;
+  user: UserJSON;
+}
+
+function listedVersion(user: UserJSON): ListedVersion | null {
+  const { id, updated_at: updatedAt } = (user ?? {}) as { id?: unknown; updated_at?: unknown };
+  if (typeof id !== "string" || id.length === 0 || typeof updatedAt !== "number" || !Number.isSafeInteger(updatedAt) || updatedAt < 0) return null;
+  return { id, updatedAt, user };
+}
+
+type StoredVersion = { _id: string; clerkUpdatedAt?: Date | null; deletedAt?: Date | null };
+
+/** A tombstone's date does not matter to the rules deciding an upsert (a tombstone is final). */
+const tombstone: StoredSyncState = { kind: "tombstoned", deletedAt: new Date(0) };
+
+/** The rules' state of these users (no other field): from `known`, or one `_id: {$in}` read. */
+async function readStates(users: UserModel, ids: readonly string[], known: KnownStates | undefined): Promise<Map<string, StoredSyncState>> {
+  const states = new Map<string, StoredSyncState>();
+  if (known) {
+    for (const id of ids) {
+      const version = known.get(id);
+      if (version !== undefined) states.set(id, version === false ? tombstone : { kind: "live", version });
+    }
+    return states;
+  }
+  if (ids.length === 0) return states;
+  // One more than can match: a first batch that is not full tells the server the cursor is done (no getMore round trip).
+  const docs = users.collection.find<StoredVersion>({ _id: { $in: ids as string[] } } as never, { projection: { clerkUpdatedAt: 1, deletedAt: 1 }, batchSize: ids.length + 1 });
+  for await (const doc of docs) {
+    states.set(doc._id, doc.deletedAt ? tombstone : { kind: "live", version: doc.clerkUpdatedAt?.getTime() ?? Number.NEGATIVE_INFINITY });
+  }
+  return states;
 }
 
 function toUpsert(user: UserJSON, logger: Logger, runId: string): SyncEvent | null {
@@ -169,16 +239,37 @@ export async function scanChunk(deps: ReconcileDeps, run: RunRef, options: Chunk
     }
     const batch = emptyCounts();
     batch.scanned = users.length;
-    const valid = users.flatMap((user) => toUpsert(user, deps.logger, run.id) ?? []);
-    batch.failed = users.length - valid.length;
-    // A user listed twice (a deletion shifted the pages under us) is applied once.
-    const events = [...new Map(valid.map((event) => [event.userId, event])).values()];
-    const outcomes = await deps.store.applyBatch(events, batchOptions);
     const seen: SeenDigest = { counts: [...checkpoint.seen.counts], hashSums: [...checkpoint.seen.hashSums] };
+    // A user listed twice (a deletion shifted the pages under us) is applied once.
+    const listed = new Map<string, ListedVersion>();
+    for (const user of users) {
+      const version = listedVersion(user);
+      if (version) listed.set(version.id, version);
+      else {
+        batch.failed += 1;
+        deps.logger.warn({ userId: (user as { id?: unknown } | null)?.id }, "reconcile: unusable user in Clerk's list");
+      }
+    }
+    const states = await readStates(deps.users, [...listed.keys()], options.known);
+    // The rules on the version alone: an unchanged user is settled here, unparsed; the others are parsed and applied.
+    const events: SyncEvent[] = [];
+    for (const { id, updatedAt, user } of listed.values()) {
+      const decision = decide(states.get(id) ?? null, { kind: "upsert", snapshot: { clerkUpdatedAt: new Date(updatedAt) } }, { force: state.force });
+      if (decision.kind === "skip") {
+        tally(batch, drift, id, { kind: "skipped", reason: decision.reason });
+        if (decision.reason !== "tombstoned") addToDigest(seen, id);
+        continue;
+      }
+      const event = toUpsert(user, deps.logger, run.id);
+      if (event) events.push(event);
+      else batch.failed += 1;
+    }
+    const outcomes = events.length > 0 ? await deps.store.applyBatch(events, batchOptions) : [];
     events.forEach((event, index) => {
       const outcome = outcomes[index] as SyncOutcome;
       tally(batch, drift, event.userId, outcome);
       if (liveAfter(outcome, dryRun)) addToDigest(seen, event.userId);
+      if (!dryRun && event.kind === "upsert" && (outcome.kind === "created" || outcome.kind === "updated")) options.known?.set(event.userId, event.snapshot.clerkUpdatedAt.getTime());
     });
     if (!dryRun) await publishChanges(deps, events, outcomes);
     const next: RunCheckpoint = {
@@ -204,21 +295,27 @@ export async function sweepChunk(deps: ReconcileDeps, run: RunRef, options: Chun
   const counts = emptyCounts();
   const drift: DriftItem[] = [];
   if (state.phase !== "sweep") return { phase: state.phase, counts, drift };
-  const span = options.bucketsPerSweepChunk ?? Math.ceil(bucketCount / Math.max(1, Math.ceil(digestTotal(state.seen) / idsPerSweepChunk)));
+  // With our users' states in memory there is nothing to bound: one chunk does every bucket.
+  const span = options.known ? bucketCount : (options.bucketsPerSweepChunk ?? Math.ceil(bucketCount / Math.max(1, Math.ceil(digestTotal(state.seen) / idsPerSweepChunk))));
   const from = state.bucket;
   const to = Math.min(bucketCount, from + span);
 
-  // One pass over our live users; only the ids of this chunk's buckets are kept.
+  // One pass over our live users (or over `known`); only the ids of this chunk's buckets are kept.
   const stored = emptyDigest();
   const idsByBucket = new Map<number, string[]>();
-  const cursor = deps.users.collection.find<{ _id: string }>({ deletedAt: null }, { projection: { _id: 1 }, batchSize: sweepBatchSize });
-  for await (const { _id: id } of cursor) {
+  const take = (id: string) => {
     const bucket = bucketOf(id);
-    if (bucket < from || bucket >= to) continue;
+    if (bucket < from || bucket >= to) return;
     addToDigest(stored, id);
     const ids = idsByBucket.get(bucket);
     if (ids) ids.push(id);
     else idsByBucket.set(bucket, [id]);
+  };
+  if (options.known) {
+    for (const [id, version] of options.known) if (version !== false) take(id);
+  } else {
+    const cursor = deps.users.collection.find<{ _id: string }>({ deletedAt: null }, { projection: { _id: 1 }, batchSize: sweepBatchSize });
+    for await (const { _id: id } of cursor) take(id);
   }
   const candidates = differingBuckets(state.seen, stored, from, to).flatMap((bucket) => idsByBucket.get(bucket) ?? []);
   idsByBucket.clear();

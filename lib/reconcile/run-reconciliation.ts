@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { addCounts, emptyCounts, type ReconcileCounts } from "./counts.js";
-import { type ChunkOptions, type DriftItem, type ReconcileDeps, type RunRef, scanChunk, sweepChunk } from "./reconcile-chunks.js";
+import { type ChunkOptions, type DriftItem, maxKnownStates, readKnownStates, type ReconcileDeps, type RunRef, scanChunk, sweepChunk } from "./reconcile-chunks.js";
 import type { RunPhase } from "./run-reports.js";
 
 export interface ReconcileProgress {
@@ -46,6 +46,9 @@ export async function startOrResumeRun(
  * The users' reconciliation of one run in one process (the CLI and benchmarks), from its
  * checkpoint to the end of the sweep. The Inngest function runs the same chunks, one step each.
  * Returns the run's totals (the report's, so a resumed run's include the part before the crash).
+ * Up to `maxKnownStates` users (Clerk's count at the start), one pass reads every stored user's
+ * sync state first (`readKnownStates`): our users are then read once a run instead of twice (a
+ * read a batch, then the sweep's pass). Resuming reads it again: the database holds it.
  */
 export async function runReconciliation(
   deps: ReconcileDeps,
@@ -55,9 +58,11 @@ export async function runReconciliation(
   const state = await deps.reports.state(run.id);
   const totals = state?.counts ?? emptyCounts();
   let phase: RunPhase = state?.phase ?? "scan";
+  const inOnePass = (phase === "scan" || phase === "sweep") && state?.total != null && state.total <= maxKnownStates;
+  const chunkOptions: ChunkOptions = { ...options, ...(inOnePass && !options.known && { known: await readKnownStates(deps.users) }) };
   while (phase === "scan" || phase === "sweep") {
     const current: "scan" | "sweep" = phase;
-    const chunk = await (current === "scan" ? scanChunk : sweepChunk)(deps, run, options);
+    const chunk = await (current === "scan" ? scanChunk : sweepChunk)(deps, run, chunkOptions);
     addCounts(totals, chunk.counts);
     options.onDrift?.(chunk.drift);
     options.onProgress?.({ phase: current, counts: totals });

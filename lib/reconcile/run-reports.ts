@@ -85,7 +85,7 @@ export interface RunStartOptions {
 }
 
 /** The checkpoint moved under us: another process resumed (took over) this run. */
-export class RunTakenOverError extends Error {
+class RunTakenOverError extends Error {
   override readonly name = "RunTakenOverError";
   constructor(readonly runId: string) {
     super(`reconciliation run ${runId} was resumed elsewhere: this process stops`);

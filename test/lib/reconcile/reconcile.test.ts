@@ -1,13 +1,15 @@
 import type { UserJSON } from "@clerk/backend";
-import { describe, expect, it } from "vitest";
+import mongoose, { type mongo } from "mongoose";
+import { describe, expect, it, vi } from "vitest";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { createClerkUserDirectory } from "../../../lib/clerk/clerk-user-directory.js";
 import { createLogger } from "../../../lib/logger.js";
-import { type ChunkOptions, type ReconcileDeps, scanChunk } from "../../../lib/reconcile/reconcile-chunks.js";
+import { type ChunkOptions, type ReconcileDeps, scanChunk, sweepChunk } from "../../../lib/reconcile/reconcile-chunks.js";
 import { runReconciliation, type RunMode, startOrResumeRun } from "../../../lib/reconcile/run-reconciliation.js";
 import { createRunReports } from "../../../lib/reconcile/run-reports.js";
 import type { SyncEvent } from "../../../lib/sync/types.js";
 import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
+import { userModelFor } from "../../../lib/users/user-model.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
 import { useClerkBackendApi } from "../../support/clerk-backend-api.js";
 import { clerkUser } from "../../support/clerk-fixtures.js";
@@ -251,5 +253,82 @@ describe("reconciliation against Clerk's user list", () => {
     expect((await db.users().findById("user_tomb").lean())?.deletedAt).toEqual(new Date(5));
     const [report] = await createRunReports(db.connection()).latest(1);
     expect(report).toMatchObject({ force: true, status: "succeeded", counts: { updated: 12 } });
+  });
+
+  describe("in steady state, an unchanged user costs no parse and no read of its own", () => {
+    /** 40 users in sync, 2 changed in Clerk since, 1 new. */
+    async function steadyState() {
+      for (const id of ids(40)) await stored(inClerk(id));
+      const changed = ["user_r0007", "user_r0031"];
+      for (const id of changed) clerkApi().users.set(id, { ...(clerkApi().users.get(id) as UserJSON), updated_at: 2_000, first_name: "Renamed" });
+      inClerk("user_new");
+      return [...changed, "user_new"].sort();
+    }
+    /** The ids whose payload went through the full zod parse. */
+    function watchParses() {
+      const parse = vi.spyOn(clerkUserSchema, "safeParse");
+      return {
+        ids: () => parse.mock.calls.map(([user]) => (user as { id: string }).id).sort(),
+        [Symbol.dispose]: () => parse.mockRestore(),
+      };
+    }
+
+    it("the CLI's run (one pass over our users' states) parses and maps only the users whose version differs", async () => {
+      const expected = await steadyState();
+      using parses = watchParses();
+      expect(await reconcile()).toEqual({ scanned: 41, created: 1, updated: 2, tombstoned: 0, unchanged: 38, failed: 0 });
+      expect(parses.ids()).toEqual(expected);
+      expect((await db.users().findById("user_r0031").lean())?.firstName).toBe("Renamed");
+    });
+
+    it("the Inngest job's chunks (a state read a batch) parse and map only the users whose version differs", async () => {
+      const expected = await steadyState();
+      using parses = watchParses();
+      const using_ = deps();
+      const run = await startOrResumeRun(using_, "test", {});
+      let phase = "scan";
+      while (phase === "scan") phase = (await scanChunk(using_, run, chunking)).phase;
+      while (phase === "sweep") phase = (await sweepChunk(using_, run, chunking)).phase;
+      expect(await using_.reports.state(run.id)).toMatchObject({ counts: { scanned: 41, created: 1, updated: 2, unchanged: 38, tombstoned: 0, failed: 0 } });
+      expect(parses.ids()).toEqual(expected);
+    });
+
+    it("force parses and rewrites every live user, as before", async () => {
+      await steadyState();
+      using parses = watchParses();
+      expect(await reconcile({ force: true })).toMatchObject({ scanned: 41, created: 1, updated: 40, unchanged: 0 });
+      expect(parses.ids()).toHaveLength(41);
+    });
+  });
+
+  it("round trips: a batch of pages costs one state read, then one read and one write of its changed users, then its checkpoint", async () => {
+    for (const id of ids(80)) await stored(inClerk(id));
+    for (const id of ["user_r0003", "user_r0052"]) clerkApi().users.set(id, { ...(clerkApi().users.get(id) as UserJSON), updated_at: 2_000 });
+    // A connection of the test's own, whose commands the driver reports (one `commandStarted` a round trip).
+    const connection = await mongoose.createConnection(db.config.uri, { dbName: db.config.dbName, monitorCommands: true, autoIndex: false, autoCreate: false }).asPromise();
+    const commands: string[] = [];
+    connection.getClient().on("commandStarted", (event: mongo.CommandStartedEvent) => commands.push(event.commandName));
+    // The driver ends idle sessions on its own schedule: not the reconciliation's round trips.
+    const roundTrips = () => commands.filter((name) => name !== "endSessions");
+    try {
+      const users = userModelFor(connection);
+      const monitored: ReconcileDeps = { ...deps(), store: createUserStore(users), users, reports: createRunReports(connection) };
+      const run = await startOrResumeRun(monitored, "test", {});
+      const options = { pageSize, pagesPerChunk: 8, pagesPerBatch: 4 };
+      commands.length = 0;
+      // Pages 1-4 hold user_r0003 (changed), pages 5-8 user_r0052 (changed): two batches, the same cost each.
+      expect((await scanChunk(monitored, run, options)).counts).toMatchObject({ scanned: 80, updated: 2, unchanged: 78 });
+      // The states; the changed user's document (the store's read); its bulk write; the checkpoint.
+      const batch = ["find", "find", "update", "update"];
+      expect(roundTrips()).toEqual(["find", ...batch, ...batch]); // after the run's report
+      await monitored.reports.finish(run.id, { counts: await runReconciliation(monitored, run, options) });
+      // In sync: each batch is its state read and its checkpoint.
+      const again = await startOrResumeRun(monitored, "test", {});
+      commands.length = 0;
+      expect((await scanChunk(monitored, again, options)).counts).toMatchObject({ scanned: 80, unchanged: 80 });
+      expect(roundTrips()).toEqual(["find", "find", "update", "find", "update"]);
+    } finally {
+      await connection.close();
+    }
   });
 });

@@ -24,15 +24,25 @@ const stored = (id = "user_1") => db.users().findById(id).lean();
 function storeRacing(method: "updateOne" | "bulkWrite", meanwhile: SyncEvent) {
   const model = db.users();
   const state = { interleaved: false };
-  const racy = createUserStore(
-    new Proxy(model, {
-      get(target, property, receiver) {
-        if (property !== method || state.interleaved) return Reflect.get(target, property, receiver);
+  /** `target[method]`, except that its first call lets the other writer go first. */
+  const interleave = <T extends object>(target: T) =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        const value = Reflect.get(object, property, receiver);
+        if (property !== method || state.interleaved) return typeof value === "function" ? value.bind(object) : value;
         return async (...args: unknown[]) => {
           state.interleaved = true;
           await createUserStore(model).apply(meanwhile);
-          return (model[method] as (...args: unknown[]) => unknown)(...args);
+          return (value as (...a: unknown[]) => unknown).apply(object, args);
         };
+      },
+    });
+  // A batch's bulk write goes through the driver's collection; a single write through the model.
+  const collection = interleave(model.collection);
+  const racy = createUserStore(
+    new Proxy(interleave(model), {
+      get(object, property, receiver) {
+        return property === "collection" ? collection : Reflect.get(object, property, receiver);
       },
     }),
   );
