@@ -28,7 +28,12 @@ async function collectSyncFigures(
     lastVerifiedWebhookAt,
     lastAppliedEventAt,
     lastReconciliation: finished?.finishedAt
-      ? { finishedAt: finished.finishedAt, status: finished.status, repaired: (finished.counts?.created ?? 0) + (finished.counts?.updated ?? 0) + (finished.counts?.tombstoned ?? 0) }
+      ? {
+          finishedAt: finished.finishedAt,
+          status: finished.status,
+          // A forced run rewrites every user on purpose: its updates are not divergences it found.
+          repaired: (finished.counts?.created ?? 0) + (finished.force ? 0 : (finished.counts?.updated ?? 0)) + (finished.counts?.tombstoned ?? 0),
+        }
       : null,
     outbox: { users: outboxes.length, oldestEventAt: occurred.length > 0 ? new Date(Math.min(...occurred)) : null },
     failedSyncsLast24h,

@@ -69,6 +69,19 @@ describe("GET /api/admin/status and /api/health: a sync that is never silently s
     expect(text).toContain("clerk_sync_inngest_reachable 1\n");
   });
 
+  it("counts a forced run's rewrites as no divergence, but what it created or tombstoned as repairs", async () => {
+    await webhookVerified(1);
+    const { reports } = api.state.services;
+    await reports.start("run_forced", "cli", false, minutesAgo(6), { force: true });
+    await reports.finish("run_forced", { counts: { scanned: 10, created: 0, updated: 10, tombstoned: 0, unchanged: 0, failed: 0 } }, minutesAgo(5));
+    const forced = (await (await status("/api/admin/status", { as: "user_admin" })).json()) as { reconciliation: { repaired: number } };
+    expect(forced.reconciliation.repaired).toBe(0);
+    await reports.start("run_forced_2", "cli", false, minutesAgo(4), { force: true });
+    await reports.finish("run_forced_2", { counts: { scanned: 10, created: 1, updated: 9, tombstoned: 1, unchanged: 0, failed: 0 } }, minutesAgo(3));
+    const repairing = (await (await status("/api/admin/status", { as: "user_admin" })).json()) as { reconciliation: { repaired: number } };
+    expect(repairing.reconciliation.repaired).toBe(2);
+  });
+
   it("turns stalled when webhooks stop, and /api/health says so (503, no details)", async () => {
     await webhookVerified(2 * 24 * 60);
     const response = await status("/api/admin/status", { as: "user_admin" });
