@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, one after the other, each in its own process so their
  * memory and timings do not mix. Figures (`name: value unit`) on stdout, progress on stderr.
  * Needs MONGODB_URI (a MongoDB-wire server; `eval "$(bash ../shared/tools/ferretdb.sh start)"`).
- * BENCH_ONLY=api,reconciliation,sync-core,nats picks some of them.
+ * BENCH_ONLY=api,reconciliation,sync-core,nats,organizations picks some of them.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ const suites = {
   reconciliation: "reconciliation.ts", // ours vs naive at 10k, ours at 100k (issue: reconciliation)
   "sync-core": "sync-core.ts", // 50k webhook events through the store vs a naive handler
   nats: "nats.ts", // JetStream publish rate, webhook → stream latency (issue: downstream)
+  organizations: "organizations.ts", // 50k user/org/membership events vs a naive handler, convergence, members page (issue 17)
 } as const;
 
 if (!process.env.MONGODB_URI) {

@@ -8,6 +8,8 @@ import { activityModelFor } from "../lib/activity/activity-model.js";
 import { createAuditLog } from "../lib/audit/audit-log.js";
 import { ConfigError, parseSyncCliConfig } from "../lib/config.js";
 import { closeMongoConnections, connectMongo } from "../lib/db/connection.js";
+import { membershipModelFor } from "../lib/organizations/membership-model.js";
+import { organizationModelFor } from "../lib/organizations/organization-model.js";
 import { userModelFor } from "../lib/users/user-model.js";
 
 if (existsSync(".env")) process.loadEnvFile(".env");
@@ -15,7 +17,7 @@ try {
   const config = parseSyncCliConfig({ CLERK_SECRET_KEY: "sk_test_unused", ...process.env });
   const connection = await connectMongo(config.mongo);
   createAuditLog(connection); // registers the audit model on this connection
-  const models = [userModelFor(connection), activityModelFor(connection), connection.models.SyncAudit];
+  const models = [userModelFor(connection), activityModelFor(connection), organizationModelFor(connection), membershipModelFor(connection), connection.models.SyncAudit];
   for (const model of models) {
     if (!model) continue;
     await model.createIndexes();
