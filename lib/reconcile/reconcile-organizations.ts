@@ -220,8 +220,13 @@ async function reconcileMembers(deps: OrganizationReconcileDeps, organizationId:
 export async function sweepOrganizations(deps: OrganizationReconcileDeps, seen: ReadonlySet<string>, options: OrganizationReconcileOptions = {}): Promise<OrganizationCounts> {
   const counts = emptyOrganizationCounts();
   const writers = writersFor(deps, options);
-  const live = await deps.organizations.find({ deletedAt: null }, { _id: 1 }).lean<{ _id: string }[]>();
-  for (const { _id: organizationId } of live) {
+  const live = (await deps.organizations.find({ deletedAt: null }, { _id: 1 }).lean<{ _id: string }[]>()).map(({ _id }) => _id);
+  // Live memberships of an organization with no live document here (its events all lost, or a
+  // deletion whose cascade never finished) would keep granting access: check those too.
+  const liveSet = new Set(live);
+  const referenced = (await deps.memberships.distinct("organizationId", { removedAt: null })) as string[];
+  const unknown = referenced.filter((organizationId) => !liveSet.has(organizationId));
+  for (const organizationId of [...live, ...unknown]) {
     if (seen.has(organizationId)) continue;
     if (await deps.directory.getOrganization(organizationId)) continue;
     const outcome = await writers.organizationStore.apply({

@@ -68,6 +68,15 @@ describe("organization reconciliation against Clerk's Backend API", () => {
     expect(clerk().calls.filter((call) => call.path === "/v1/organizations/org_gone")).toHaveLength(1);
   });
 
+  it("ends the live memberships of an organization never stored here once Clerk answers 404 for it (all its events lost)", async () => {
+    inClerk("org_kept", 10, []);
+    await memberHere("org_never_seen", "user_1", "orgmem_n1");
+    expect(await live("org_never_seen")).toEqual(["user_1:org:member"]);
+    expect(await run()).toMatchObject({ organizationsTombstoned: 1 });
+    expect(await live("org_never_seen")).toEqual([]);
+    expect((await core.organizations.findById("org_never_seen").lean())?.deletedAt).toBeInstanceOf(Date);
+  });
+
   it("audits what it changes as the reconcile source, with the run id", async () => {
     inClerk("org_c", 10, [{ userId: "user_1", membershipId: "orgmem_c1" }]);
     await run();
