@@ -1,6 +1,6 @@
 import type { ActivityView } from "../lib/activity/list-activity.js";
 import type { ListUsersQuery } from "../lib/users/list-users.js";
-import type { UserExport } from "../lib/users/user-export.js";
+import type { MembershipExport, UserExport } from "../lib/users/user-export.js";
 import type { ProfilePatch } from "../lib/users/profile-schemas.js";
 import type { UserView } from "../lib/users/user-view.js";
 
@@ -11,7 +11,7 @@ import type { UserView } from "../lib/users/user-view.js";
  * `ApiError` carrying the problem+json body.
  */
 
-export type { ActivityView, ProfilePatch, UserExport, UserView };
+export type { ActivityView, MembershipExport, ProfilePatch, UserExport, UserView };
 export interface UserPage {
   data: UserView[];
   nextCursor: string | null;

@@ -18,7 +18,20 @@ import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstre
 import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { appUserCreated, appUserDeleted, appUserSignedIn, appUserSignedOut, appUserUpdated } from "../inngest/events.js";
+import {
+  appEvents,
+  appMembershipCreated,
+  appMembershipDeleted,
+  appMembershipUpdated,
+  appOrganizationCreated,
+  appOrganizationDeleted,
+  appOrganizationUpdated,
+  appUserCreated,
+  appUserDeleted,
+  appUserSignedIn,
+  appUserSignedOut,
+  appUserUpdated,
+} from "../inngest/events.js";
 import { appEventHeaders, appEventsStream, appEventsSubjects } from "../lib/nats/app-event-subjects.js";
 import { connectionOptionsFor, parseNatsUrl } from "../lib/nats/nats-url.js";
 
@@ -33,12 +46,18 @@ export const appEventMessageSchema = z.discriminatedUnion("name", [
   messageSchema(appUserDeleted),
   messageSchema(appUserSignedIn),
   messageSchema(appUserSignedOut),
+  messageSchema(appOrganizationCreated),
+  messageSchema(appOrganizationUpdated),
+  messageSchema(appOrganizationDeleted),
+  messageSchema(appMembershipCreated),
+  messageSchema(appMembershipUpdated),
+  messageSchema(appMembershipDeleted),
 ]);
 
 /** A parsed message: `switch (event.name)` narrows `event.data` to that event's payload. */
 export type AppEventMessage = z.infer<typeof appEventMessageSchema>;
 
-const knownNames = new Set<string>([appUserCreated, appUserUpdated, appUserDeleted, appUserSignedIn, appUserSignedOut].map((event) => event.name));
+const knownNames = new Set<string>(appEvents.map((event) => event.name));
 
 export interface Delivery {
   subject: string;

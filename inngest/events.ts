@@ -41,7 +41,7 @@ export const userResyncRequested = eventType("app/user.resync.requested", {
 
 /*
  * App events (v1): what other parts of the app and other services consume. Emitted only
- * when a sync actually changes a stored user (never for a duplicate or stale delivery),
+ * when a sync actually changes a stored user (organization, membership) (never for a duplicate or stale delivery),
  * each with a deterministic `id` derived from the change it reports, so a retried step or
  * a republish never produces a second event: Inngest drops a repeated id for 24 h, and
  * JetStream drops a repeated `Nats-Msg-Id` within its duplicate window.
@@ -72,5 +72,64 @@ export const appUserSignedOut = eventType("app/user.signed_out", {
   schema: z.object({ ...sessionEventBase, reason: z.enum(["ended", "removed", "revoked"]) }),
 });
 
+/*
+ * Organization and membership app events (v1), from the same outbox and with the same
+ * guarantees as the user ones (lib/sync/organization-app-events.ts decides them). A membership
+ * is a (organization, user) pair: `created` when the user becomes a member, `updated` when the
+ * role, permissions or public metadata changed, `deleted` when they stop being one, whether
+ * Clerk removed them or the deletion of the organization or the user ended it (`reason`).
+ */
+const organizationEventBase = {
+  v: z.literal(1),
+  organizationId: z.string(),
+  source: z.enum(syncSources),
+  sourceEventId: z.string().nullable(),
+  occurredAt: z.string(),
+};
+/** The organization in `app/organization.created|updated`. */
+const appOrganizationSchema = z.object({
+  name: z.string(),
+  slug: z.string().nullable(),
+  imageUrl: z.string().nullable(),
+  publicMetadata: z.record(z.string(), z.unknown()),
+  membersCount: z.number().int().nullable(),
+  /** Clerk's `updated_at` of this version: order an organization's events by it. */
+  clerkUpdatedAt: z.string(),
+});
+export const appOrganizationCreated = eventType("app/organization.created", { schema: z.object({ ...organizationEventBase, organization: appOrganizationSchema }) });
+export const appOrganizationUpdated = eventType("app/organization.updated", {
+  schema: z.object({ ...organizationEventBase, changedFields: z.array(z.string()), organization: appOrganizationSchema }),
+});
+export const appOrganizationDeleted = eventType("app/organization.deleted", { schema: z.object(organizationEventBase) });
+
+const membershipEventBase = { ...organizationEventBase, userId: z.string() };
+/** The membership in `app/membership.created|updated`. */
+const appMembershipSchema = z.object({
+  role: z.string().nullable(),
+  permissions: z.array(z.string()),
+  publicMetadata: z.record(z.string(), z.unknown()),
+  /** The version (Clerk's `updated_at`, or the session token's issue time for a membership known from the token first). */
+  clerkUpdatedAt: z.string(),
+});
+export const appMembershipCreated = eventType("app/membership.created", { schema: z.object({ ...membershipEventBase, membership: appMembershipSchema }) });
+export const appMembershipUpdated = eventType("app/membership.updated", {
+  schema: z.object({ ...membershipEventBase, changedFields: z.array(z.string()), membership: appMembershipSchema }),
+});
+export const appMembershipDeleted = eventType("app/membership.deleted", {
+  schema: z.object({ ...membershipEventBase, reason: z.enum(["removed", "organization-deleted", "user-deleted"]) }),
+});
+
 /** Every app event, e.g. for the JetStream publisher's triggers. */
-export const appEvents = [appUserCreated, appUserUpdated, appUserDeleted, appUserSignedIn, appUserSignedOut] as const;
+export const appEvents = [
+  appUserCreated,
+  appUserUpdated,
+  appUserDeleted,
+  appUserSignedIn,
+  appUserSignedOut,
+  appOrganizationCreated,
+  appOrganizationUpdated,
+  appOrganizationDeleted,
+  appMembershipCreated,
+  appMembershipUpdated,
+  appMembershipDeleted,
+] as const;

@@ -82,7 +82,7 @@ export async function createSyncCore(config: SyncCoreConfig, { logger, sendEvent
     organizationStore: createOrganizationStore(organizations, { memberships: membershipStore, audit }),
     memberships,
     membershipStore,
-    outbox: createOutboxPublisher(users, sendEvents),
+    outbox: createOutboxPublisher(users, sendEvents, { organizations, memberships }),
     reports,
     heartbeats,
     syncHealth: (thresholds, now) => readSyncHealth(connection, thresholds, now),

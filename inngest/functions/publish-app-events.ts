@@ -9,7 +9,8 @@ export interface PublishAppEventsDeps {
 }
 
 /**
- * Forwards every app event to NATS JetStream (subjects `users.user.*`, see docs/events.md).
+ * Forwards every app event to NATS JetStream (subjects `users.user.*`, `users.organization.*`
+ * and `users.membership.*`, see docs/events.md).
  * A function of its own, so a broker outage never slows or fails the sync: the publish
  * step fails fast and Inngest retries it with backoff (about 4 h 25 m over 10 retries),
  * delaying messages, not losing them. The message id is the app event id, so a retry

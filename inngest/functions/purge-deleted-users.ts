@@ -2,7 +2,10 @@ import { purgeDeletedUsers } from "../../lib/users/purge-deleted-users.js";
 import type { InngestClient } from "../client.js";
 import type { FunctionDeps } from "./apply-clerk-user-event.js";
 
-/** Daily: erase the personal data of users deleted longer ago than the retention period, and old audit records. */
+/**
+ * Daily: erase the personal data of users deleted longer ago than the retention period (their
+ * sign-in activity and the personal data of their ended memberships with them), and old audit records.
+ */
 export function createPurgeDeletedUsers(inngest: InngestClient, deps: FunctionDeps) {
   return inngest.createFunction(
     { id: "purge-deleted-users", triggers: [{ cron: deps.schedule.purgeCron }], concurrency: { limit: 1 } },

@@ -68,7 +68,14 @@ export function createSyncClerkUserFunctions(inngest: InngestClient, deps: SyncF
         // Every user of the batch, changed or not: a duplicate may be the retry of a run whose
         // publication failed, and its events are still in the outbox.
         const users = [...new Set(changes.map((change) => change.userId))];
-        if (users.length > 0) await step.run("publish-app-events", async () => (await deps.outbox()).publish(users));
+        if (users.length > 0) {
+          await step.run("publish-app-events", async () => {
+            const outbox = await deps.outbox();
+            const published = await outbox.publish(users);
+            // A deletion ends the user's memberships (`app/membership.deleted`, reason `user-deleted`): announced now, not by the sweep.
+            return type === "user.deleted" ? published + (await outbox.publish(users, { membershipsOf: "users" })) : published;
+          });
+        }
 
         logger.info({ events: events.length, changed: outcomes.filter((outcome) => outcome.kind !== "skipped").length, rejected: rejected.length }, "Clerk user events applied");
         if (rejected.length > 0) {

@@ -141,7 +141,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "The caller's personal data (download), in a versioned shape",
           responses: {
             "200": {
-              description: "A JSON attachment (`Content-Disposition: attachment`): the caller's profile and sign-in activity, version 1",
+              description: "A JSON attachment (`Content-Disposition: attachment`): the caller's profile, sign-in activity and organization memberships, version 1",
               headers: { "Content-Disposition": { schema: { type: "string" } } },
               content: { "application/json": { schema: { $ref: "#/components/schemas/UserExport" } } },
             },
@@ -391,7 +391,11 @@ export function openApiDocument(): Record<string, unknown> {
               type: ["object", "null"],
               properties: { finishedAt: { type: "string", format: "date-time" }, status: { type: "string" }, repaired: { type: "integer" }, ageSeconds: { type: "integer" } },
             },
-            outbox: { type: "object", properties: { users: { type: "integer" }, oldestAgeSeconds: { type: ["integer", "null"] } } },
+            outbox: {
+              type: "object",
+              description: "App events waiting to be published: `users` counts the documents holding some (users, organizations and memberships, up to 1,000 of each), `oldestAgeSeconds` the oldest event's age",
+              properties: { users: { type: "integer" }, oldestAgeSeconds: { type: ["integer", "null"] } },
+            },
             failedSyncsLast24h: { type: "integer" },
             inngest: {
               type: ["object", "null"],

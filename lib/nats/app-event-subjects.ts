@@ -17,6 +17,13 @@ export const appEventSubjects = {
   "app/user.deleted": "users.user.deleted",
   "app/user.signed_in": "users.user.signed_in",
   "app/user.signed_out": "users.user.signed_out",
+  // Under `users.` too: the one stream (and every existing `users.>` consumer) captures them without a change.
+  "app/organization.created": "users.organization.created",
+  "app/organization.updated": "users.organization.updated",
+  "app/organization.deleted": "users.organization.deleted",
+  "app/membership.created": "users.membership.created",
+  "app/membership.updated": "users.membership.updated",
+  "app/membership.deleted": "users.membership.deleted",
 } as const;
 
 export type AppEventName = keyof typeof appEventSubjects;
@@ -36,7 +43,7 @@ export const appEventHeaders = {
 export interface AppEventEnvelope {
   /** The app event id (deterministic: derived from the change it reports). */
   id: string;
-  /** The Inngest event name, e.g. `app/user.created`. */
+  /** The Inngest event name, e.g. `app/user.created` or `app/membership.deleted`. */
   name: AppEventName;
   /** The payload version (`data.v`), 1 today. */
   v: number;

@@ -1,7 +1,6 @@
 import type { Connection } from "mongoose";
 import { type AuditLog, createAuditLog } from "../audit/audit-log.js";
 import { createRunReports, type RunReports } from "../reconcile/run-reports.js";
-import { type UserModel, userModelFor } from "../users/user-model.js";
 import { assessSyncHealth, type SyncFigures, type SyncHealth, type SyncHealthThresholds, type SyncStatus } from "./assess-sync-health.js";
 import { createHeartbeats, type Heartbeats } from "./heartbeats.js";
 import { cachedInngestProbe, type InngestReachability, probeInngest } from "./inngest-reachability.js";
@@ -9,9 +8,25 @@ import { cachedInngestProbe, type InngestReachability, probeInngest } from "./in
 /** How many outboxes are read to find the oldest waiting event: a backlog larger than that is stalled anyway. */
 const outboxSample = 1_000;
 
+/** Every collection whose documents carry a transactional outbox of app events. */
+const outboxCollections = ["users", "organizations", "memberships"] as const;
+
+/** Documents with app events waiting (up to `outboxSample` of each collection), and their events' times. */
+async function pendingOutboxes(connection: Connection): Promise<{ outbox: { data?: { occurredAt?: string } }[] }[]> {
+  const found = await Promise.all(
+    outboxCollections.map((name) =>
+      connection
+        .collection(name)
+        .find({ "outbox.id": { $exists: true } }, { projection: { outbox: 1 }, limit: outboxSample, batchSize: outboxSample + 1 })
+        .toArray(),
+    ),
+  );
+  return found.flat() as unknown as { outbox: { data?: { occurredAt?: string } }[] }[];
+}
+
 /** The figures the sync's health is judged on, read from MongoDB (see assess-sync-health.ts). */
 async function collectSyncFigures(
-  deps: { heartbeats: Heartbeats; audit: AuditLog; reports: RunReports; users: UserModel; probeInngest: (() => Promise<InngestReachability>) | undefined },
+  deps: { heartbeats: Heartbeats; audit: AuditLog; reports: RunReports; connection: Connection; probeInngest: (() => Promise<InngestReachability>) | undefined },
   now: Date,
 ): Promise<SyncFigures> {
   const [inngest, lastVerifiedWebhookAt, lastAppliedEventAt, runs, failedSyncsLast24h, outboxes] = await Promise.all([
@@ -20,7 +35,7 @@ async function collectSyncFigures(
     deps.audit.lastHandledAt("webhook"),
     deps.reports.latest(10),
     deps.audit.countFailuresSince(new Date(now.getTime() - 86_400_000)),
-    deps.users.find({ "outbox.id": { $exists: true } }, { outbox: 1 }).limit(outboxSample).lean<{ outbox: { data?: { occurredAt?: string } }[] }[]>(),
+    pendingOutboxes(deps.connection),
   ]);
   const finished = runs.find((run) => run.finishedAt && !run.dryRun);
   const occurred = outboxes.flatMap((doc) => doc.outbox.map((event) => Date.parse(event.data?.occurredAt ?? ""))).filter(Number.isFinite);
@@ -69,7 +84,7 @@ export async function readSyncHealth(
       heartbeats: createHeartbeats(connection),
       audit: createAuditLog(connection),
       reports: createRunReports(connection),
-      users: userModelFor(connection),
+      connection,
       probeInngest: thresholds.inngest ? probe : undefined,
     },
     now,

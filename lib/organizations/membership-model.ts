@@ -21,6 +21,14 @@ const membershipSchemaDefinition = {
   permissions: { type: [String], default: undefined },
   publicMetadata: { type: Schema.Types.Mixed },
   removedAt: { type: Date },
+  /**
+   * When the retention purge erased this ended membership's personal data (its user was deleted
+   * longer ago than the retention period): the ids and versions stay, so a late event still
+   * finds it superseded or removed.
+   */
+  purgedAt: { type: Date },
+  /** App events written in the same write as the change they report, then published and removed (lib/events/outbox.ts). */
+  outbox: { type: [{ _id: false, id: String, name: String, data: Schema.Types.Mixed }], default: undefined },
 } as const;
 
 const membershipSchema = new Schema(membershipSchemaDefinition, {
@@ -34,6 +42,8 @@ const membershipSchema = new Schema(membershipSchemaDefinition, {
 // "My organizations" and "members of X" pages, newest key order for stable cursors.
 membershipSchema.index({ userId: 1, removedAt: 1, _id: 1 });
 membershipSchema.index({ organizationId: 1, removedAt: 1, _id: 1 });
+// The outbox sweep looks for non-empty outboxes.
+membershipSchema.index({ "outbox.id": 1 }, { sparse: true });
 
 export type MembershipDocument = InferRawDocType<typeof membershipSchemaDefinition> & { createdAt: Date; updatedAt: Date };
 export type MembershipModel = Model<MembershipDocument>;

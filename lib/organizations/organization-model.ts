@@ -16,6 +16,8 @@ const organizationSchemaDefinition = {
   clerkCreatedAt: { type: Date },
   clerkUpdatedAt: { type: Date },
   deletedAt: { type: Date },
+  /** App events written in the same write as the change they report, then published and removed (lib/events/outbox.ts). */
+  outbox: { type: [{ _id: false, id: String, name: String, data: Schema.Types.Mixed }], default: undefined },
 } as const;
 
 const organizationSchema = new Schema(organizationSchemaDefinition, {
@@ -25,6 +27,9 @@ const organizationSchema = new Schema(organizationSchemaDefinition, {
   versionKey: false,
   strict: "throw",
 });
+
+// The outbox sweep looks for non-empty outboxes.
+organizationSchema.index({ "outbox.id": 1 }, { sparse: true });
 
 export type OrganizationDocument = InferRawDocType<typeof organizationSchemaDefinition> & { createdAt: Date; updatedAt: Date };
 export type OrganizationModel = Model<OrganizationDocument>;

@@ -44,10 +44,25 @@ export type SyncOutcome =
   | { kind: "deleted" }
   | { kind: "skipped"; reason: SkipReason };
 
-/** An app event as stored in a user's outbox and sent to Inngest (see inngest/events.ts for the schemas). */
+/** The app events the sync writes into outboxes (schemas in inngest/events.ts). */
+export type AppEventName =
+  | "app/user.created"
+  | "app/user.updated"
+  | "app/user.deleted"
+  | "app/organization.created"
+  | "app/organization.updated"
+  | "app/organization.deleted"
+  | "app/membership.created"
+  | "app/membership.updated"
+  | "app/membership.deleted";
+
+/**
+ * An app event as stored in the outbox of the user, organization or membership whose change it
+ * reports, and sent to Inngest (see inngest/events.ts for the schemas).
+ */
 export interface AppEvent {
   /** Deterministic: derived from the change, so re-sending it is a no-op downstream. */
   id: string;
-  name: "app/user.created" | "app/user.updated" | "app/user.deleted";
+  name: AppEventName;
   data: Record<string, unknown>;
 }

@@ -4,10 +4,13 @@ import { activityModelFor } from "../../lib/activity/activity-model.js";
 import { userExportSchema } from "../../lib/users/user-export.js";
 import { meRoute } from "../../api/me/index.js";
 import { userByIdRoute } from "../../api/users/[id].js";
+import { clerkMembershipSchema, clerkOrganizationSchema } from "../../lib/clerk/organization-payload.js";
 import { clerkUserSchema } from "../../lib/clerk/user-payload.js";
+import { toMembershipSnapshot, toOrganizationSnapshot } from "../../lib/sync/to-organization-snapshot.js";
 import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
 import { useTestApi } from "../support/api.js";
 import { clerkUser, type UserFixtureOptions } from "../support/clerk-fixtures.js";
+import { clerkMembership, clerkOrganization } from "../support/clerk-organization-fixtures.js";
 import { rawRequest } from "../support/http.js";
 import { useTestDatabase } from "../support/mongo.js";
 
@@ -300,7 +303,7 @@ describe("DELETE /api/me", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ deleted: true, clerk: "deleted", localData: "tombstoned" });
     expect(api.state.clerk.users.has("user_del")).toBe(false);
-    expect(api.state.clerk.calls).toContainEqual({ method: "DELETE", path: "/v1/users/user_del" });
+    expect(api.state.clerk.calls).toContainEqual(expect.objectContaining({ method: "DELETE", path: "/v1/users/user_del" }));
     expect((await db.users().findById("user_del").lean())?.deletedAt).toBeInstanceOf(Date);
     await expectProblem(await me("/api/me", { as: "user_del" }), 410, "/problems/user-deleted");
   });
@@ -328,12 +331,45 @@ describe("GET /api/me/export", () => {
       { _id: "sess_9:signed_in", userId: "user_b", kind: "signed_in", sessionId: "sess_9", at: new Date(2_500), clientIp: "198.51.100.1", userAgent: "Other" },
     ]);
 
+    // Memberships: a live one, an ended one (its organization deleted), and someone else's.
+    const { organizationStore, membershipStore } = api.state.services;
+    for (const id of ["org_b", "org_a"]) {
+      await organizationStore.apply({ kind: "upsert", organizationId: id, snapshot: toOrganizationSnapshot(clerkOrganizationSchema.parse(clerkOrganization({ id, updatedAt: 1, name: `Org ${id}` }))) });
+    }
+    await storedUser({ id: "user_b" });
+    const join = (organizationId: string, userId: string, role = "org:member", permissions: string[] = []) =>
+      membershipStore.apply({ kind: "upsert", snapshot: toMembershipSnapshot(clerkMembershipSchema.parse(clerkMembership({ id: `orgmem_${organizationId}_${userId}`, organizationId, userId, createdAt: 4_000, updatedAt: 4_500, role, permissions }))), at: new Date(4_500) });
+    await join("org_a", "user_a", "org:admin", ["org:sys_memberships:manage"]);
+    await join("org_b", "user_a");
+    await join("org_a", "user_b");
+    await organizationStore.apply({ kind: "delete", organizationId: "org_b", deletedAt: new Date(8_000) });
+
     const response = await meExport("/api/me/export", { as: "user_a" });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-disposition")).toBe('attachment; filename="account-export-user_a.json"');
     const body = (await response.json()) as Record<string, unknown>;
     expect(userExportSchema.parse(body)).toEqual(body);
-    expect(Object.keys(body)).toEqual(["version", "exportedAt", "user", "activity"]);
+    expect(Object.keys(body)).toEqual(["version", "exportedAt", "user", "activity", "memberships"]);
+    expect(body.memberships).toEqual([
+      {
+        organization: { id: "org_a", name: "Org org_a", slug: "org-a" },
+        role: "org:admin",
+        permissions: ["org:sys_memberships:manage"],
+        publicMetadata: {},
+        joinedAt: new Date(4_000).toISOString(),
+        updatedAt: new Date(4_500).toISOString(),
+        removedAt: null,
+      },
+      {
+        organization: { id: "org_b", name: null, slug: null },
+        role: "org:member",
+        permissions: [],
+        publicMetadata: {},
+        joinedAt: new Date(4_000).toISOString(),
+        updatedAt: new Date(4_500).toISOString(),
+        removedAt: new Date(8_000).toISOString(),
+      },
+    ]);
     expect(body).toMatchObject({
       version: 1,
       user: {
@@ -352,7 +388,7 @@ describe("GET /api/me/export", () => {
     });
     expect(Date.parse(body.exportedAt as string)).not.toBeNaN();
     const text = JSON.stringify(body);
-    for (const internal of ["_id", "outbox", "welcomeEmail", "claimedAt", "__v", "deletedAt", "purgedAt", "user_b", "sess_9"]) expect(text).not.toContain(internal);
+    for (const internal of ["_id", "outbox", "welcomeEmail", "claimedAt", "__v", "deletedAt", "purgedAt", "user_b", "sess_9", "orgmem_", "generation"]) expect(text).not.toContain(internal);
   });
 
   it("refuses query parameters it does not take", async () => {

@@ -149,6 +149,10 @@ export function appEventFixture(name: AppEventName, userId = "user_1", ts = Date
     clerkUpdatedAt: occurredAt,
   };
   const session = { v: 1, userId, sessionId: `sess_${userId}`, occurredAt } as const;
+  const organizationSync = { v: 1, organizationId: `org_${userId}`, source: "webhook", sourceEventId: `msg_org_${userId}`, occurredAt } as const;
+  const membershipSync = { ...organizationSync, userId } as const;
+  const organization = { name: "Acme", slug: "acme", imageUrl: null, publicMetadata: {}, membersCount: 1, clerkUpdatedAt: occurredAt };
+  const membership = { role: "org:admin", permissions: ["org:sys_memberships:manage"], publicMetadata: {}, clerkUpdatedAt: occurredAt };
   switch (name) {
     case "app/user.created":
       return { id: `app/user.created:${userId}`, name, ts, data: { ...sync, user } };
@@ -160,6 +164,18 @@ export function appEventFixture(name: AppEventName, userId = "user_1", ts = Date
       return { id: `app/user.signed_in:sess_${userId}`, name, ts, data: { ...session, clientIp: "203.0.113.7", userAgent: "vitest" } };
     case "app/user.signed_out":
       return { id: `app/user.signed_out:sess_${userId}`, name, ts, data: { ...session, reason: "ended" } };
+    case "app/organization.created":
+      return { id: `app/organization.created:org_${userId}`, name, ts, data: { ...organizationSync, organization } };
+    case "app/organization.updated":
+      return { id: `app/organization.updated:org_${userId}:${ts}`, name, ts, data: { ...organizationSync, changedFields: ["name"], organization } };
+    case "app/organization.deleted":
+      return { id: `app/organization.deleted:org_${userId}`, name, ts, data: organizationSync };
+    case "app/membership.created":
+      return { id: `app/membership.created:org_${userId}:${userId}:orgmem_${userId}`, name, ts, data: { ...membershipSync, membership } };
+    case "app/membership.updated":
+      return { id: `app/membership.updated:org_${userId}:${userId}:orgmem_${userId}:${ts}`, name, ts, data: { ...membershipSync, changedFields: ["role"], membership } };
+    case "app/membership.deleted":
+      return { id: `app/membership.deleted:org_${userId}:${userId}:orgmem_${userId}`, name, ts, data: { ...membershipSync, reason: "removed" } };
   }
 }
 

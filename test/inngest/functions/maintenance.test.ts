@@ -5,7 +5,9 @@ import { createSyncCore, type SyncCore } from "../../../lib/sync-core.js";
 import { activityModelFor } from "../../../lib/activity/activity-model.js";
 import { createRunReports } from "../../../lib/reconcile/run-reports.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
+import { clerkMembershipSchema, clerkOrganizationSchema } from "../../../lib/clerk/organization-payload.js";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
+import { toMembershipSnapshot, toOrganizationSnapshot } from "../../../lib/sync/to-organization-snapshot.js";
 import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import { useClerkBackendApi } from "../../support/clerk-backend-api.js";
 import { clerkUser } from "../../support/clerk-fixtures.js";
@@ -92,6 +94,37 @@ describe("scheduled and support functions, run by @inngest/test", () => {
     expect((await db.users().findById("user_live").lean())?.email).toBe("user_live@example.com");
     // A late webhook for the purged user still cannot bring it back.
     await expect(store("user_old", 99)).resolves.toEqual({ kind: "skipped", reason: "tombstoned" });
+  });
+
+  it("purge-deleted-users also erases the personal data of the purged users' ended memberships, keeping what orders late events", async () => {
+    const services = await maintenance();
+    await services.organizationStore.apply({ kind: "upsert", organizationId: "org_p", snapshot: toOrganizationSnapshot(clerkOrganizationSchema.parse(clerkOrganization({ id: "org_p", updatedAt: 1 }))) });
+    const join = (userId: string) =>
+      services.membershipStore.apply({
+        kind: "upsert",
+        snapshot: toMembershipSnapshot(clerkMembershipSchema.parse({ ...clerkMembership({ id: `orgmem_${userId}`, organizationId: "org_p", userId, createdAt: 5, updatedAt: 10, role: "org:admin", permissions: ["org:x"] }), public_metadata: { title: "CFO" } })),
+        at: new Date(10),
+      });
+    for (const userId of ["user_old", "user_recent", "user_live"]) {
+      await store(userId);
+      await join(userId);
+    }
+    // Deleted through the sync core: the deletion ends their memberships (and announces it in their outboxes).
+    await services.store.apply({ kind: "delete", userId: "user_old", deletedAt: new Date(Date.now() - 31 * 86_400_000) });
+    await services.store.apply({ kind: "delete", userId: "user_recent", deletedAt: new Date(Date.now() - 86_400_000) });
+
+    const { result } = await engineById("purge-deleted-users").execute({ events: [{ name: "inngest/scheduled.timer", data: {} }] });
+    expect(result).toMatchObject({ purged: 1 });
+    const purged = await services.memberships.findById("org_p:user_old").lean();
+    expect(Object.keys(purged ?? {}).sort()).toEqual(["_id", "clerkUpdatedAt", "createdAt", "generation", "membershipId", "organizationId", "purgedAt", "removedAt", "updatedAt", "userId"]);
+    const recent = await services.memberships.findById("org_p:user_recent").lean();
+    expect(recent).toMatchObject({ role: "org:admin", publicMetadata: { title: "CFO" } });
+    expect(recent).not.toHaveProperty("purgedAt");
+    expect(await services.memberships.findById("org_p:user_live").lean()).toMatchObject({ role: "org:admin", removedAt: null });
+    // A late event of the purged membership still changes nothing.
+    await expect(join("user_old")).resolves.toEqual({ kind: "skipped", reason: "user-deleted" });
+    const again = await engineById("purge-deleted-users").execute({ events: [{ name: "inngest/scheduled.timer", data: {} }] });
+    expect(again.result).toMatchObject({ purged: 0 });
   });
 
   it("reconcile-users with force rewrites users whose stored version is current, and records the run as forced", async () => {

@@ -43,6 +43,12 @@ describe("publish-app-events, run by @inngest/test", () => {
       "app/user.deleted",
       "app/user.signed_in",
       "app/user.signed_out",
+      "app/organization.created",
+      "app/organization.updated",
+      "app/organization.deleted",
+      "app/membership.created",
+      "app/membership.updated",
+      "app/membership.deleted",
     ]);
     expect(opts.retries).toBe(10);
   });
@@ -132,6 +138,25 @@ describe("publish-app-events, run by @inngest/test", () => {
     expect(new Set(ids)).toEqual(new Set([...before, ...during].map((event) => event.id)));
     // The stream survived the restart (file storage): the events from before are still first.
     expect(ids.slice(0, 2)).toEqual(before.map((event) => event.id));
+  });
+
+  it("forwards organization and membership events to their subjects; a run repeated after a lost PubAck stores nothing twice", async () => {
+    const names: AppEventName[] = ["app/organization.created", "app/organization.updated", "app/organization.deleted", "app/membership.created", "app/membership.updated", "app/membership.deleted"];
+    const events = names.map((name) => appEventFixture(name, "user_o"));
+    for (const event of events) expect((await run(event)).result).toMatchObject({ published: event.id, duplicate: false });
+    // Inngest retrying every run (a PubAck lost each time): JetStream recognises every message id.
+    const retried = await Promise.all(events.map((event) => run(event)));
+    expect(retried.map(({ result }) => (result as { duplicate: boolean }).duplicate)).toEqual(events.map(() => true));
+    const stored = await readAppEventsStream(server.url);
+    expect(stored.map((message) => [message.subject, message.headers["Nats-Msg-Id"]])).toEqual([
+      ["users.organization.created", "app/organization.created:org_user_o"],
+      ["users.organization.updated", `app/organization.updated:org_user_o:${events[1]!.ts}`],
+      ["users.organization.deleted", "app/organization.deleted:org_user_o"],
+      ["users.membership.created", "app/membership.created:org_user_o:user_o:orgmem_user_o"],
+      ["users.membership.updated", `app/membership.updated:org_user_o:user_o:orgmem_user_o:${events[4]!.ts}`],
+      ["users.membership.deleted", "app/membership.deleted:org_user_o:user_o:orgmem_user_o"],
+    ]);
+    expect(stored[5]).toMatchObject({ headers: { "Correlation-Id": "msg_org_user_o" }, body: { data: { reason: "removed", organizationId: "org_user_o", userId: "user_o" } } });
   });
 
   it("a broker frozen mid-publish (the PubAck never comes) fails the run; the retry leaves one message", async () => {

@@ -71,8 +71,11 @@ describe("the OpenAPI document is the whole contract", () => {
     const response = document.paths["/api/me/export"]?.get?.responses["200"];
     expect(response?.content?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/UserExport" });
     const exported = document.components.schemas.UserExport;
-    expect(Object.keys(exported?.properties ?? {})).toEqual(["version", "exportedAt", "user", "activity"]);
+    expect(Object.keys(exported?.properties ?? {})).toEqual(["version", "exportedAt", "user", "activity", "memberships"]);
     expect(exported?.additionalProperties).toBe(false);
+    const membership = (exported?.properties?.memberships as { items?: { properties?: Record<string, unknown>; additionalProperties?: unknown } } | undefined)?.items;
+    expect(Object.keys(membership?.properties ?? {})).toEqual(["organization", "role", "permissions", "publicMetadata", "joinedAt", "updatedAt", "removedAt"]);
+    expect(membership?.additionalProperties).toBe(false);
     const userFields = Object.keys(exported?.properties?.user?.properties ?? {});
     expect(userFields).toEqual(expect.arrayContaining(["id", "email", "profile", "lastSignInAt"]));
     for (const internal of ["_id", "outbox", "welcomeEmail", "deletedAt", "purgedAt", "__v"]) expect(userFields).not.toContain(internal);

@@ -41,7 +41,7 @@ afterEach(async () => {
 const allNames = Object.keys(appEventSubjects) as AppEventName[];
 
 describe("publishing app events to JetStream", () => {
-  it("puts each app event on its users.user.* subject, with its id as Nats-Msg-Id, a correlation id and a JSON content type", async () => {
+  it("puts each app event on its users.user.*, users.organization.* or users.membership.* subject, with its id as Nats-Msg-Id, a correlation id and a JSON content type", async () => {
     const nats = publisher();
     const events = allNames.map((name) => appEventFixture(name));
     const acks = [];
@@ -55,6 +55,12 @@ describe("publishing app events to JetStream", () => {
       "users.user.deleted",
       "users.user.signed_in",
       "users.user.signed_out",
+      "users.organization.created",
+      "users.organization.updated",
+      "users.organization.deleted",
+      "users.membership.created",
+      "users.membership.updated",
+      "users.membership.deleted",
     ]);
     for (const [index, message] of stored.entries()) {
       const event = events[index]!;
@@ -68,6 +74,7 @@ describe("publishing app events to JetStream", () => {
       "msg_user_1",
       "app/user.signed_in:sess_user_1",
       "app/user.signed_out:sess_user_1",
+      ...Array.from({ length: 6 }, () => "msg_org_user_1"),
     ]);
   });
 
