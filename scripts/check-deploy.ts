@@ -17,6 +17,8 @@
  * functions get an address nothing listens on. CHECK_DEPLOY_KEEP=1 keeps the build for a look.
  * Network: the npm registry, once, to install the CLI into ~/.cache; nothing else.
  */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   type Answer,
@@ -164,6 +166,14 @@ async function checkFunction(fn: BuiltFunction, context: ProbeContext): Promise<
 
 const started = performance.now();
 let build: VercelBuild | undefined;
+let eventApi: { server: Server; url: string } | undefined;
+
+/** Answers every request 200: what the status's reachability probe needs to see of Inngest's Event API. */
+async function startEventApiStandIn(): Promise<{ server: Server; url: string }> {
+  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end('{"status":200}'));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
 try {
   build = await vercelBuild({ repoRoot, log });
   const tsErrors = build.buildLog.split("\n").filter((line) => /error TS\d+/.test(line)).length;
@@ -175,7 +185,9 @@ try {
   checkRuntime(build);
 
   const databaseAvailable = Boolean(process.env.MONGODB_URI);
-  const env = functionEnv(process.env.MONGODB_URI);
+  // Inngest's Event API, stood in on loopback: health's sync status probes it (never reached would be `stalled`, a 503).
+  eventApi = await startEventApiStandIn();
+  const env = functionEnv(process.env.MONGODB_URI, eventApi.url);
   info(databaseAvailable ? "functions get MONGODB_URI from the environment: health must answer 200" : "no MONGODB_URI: the functions get an unreachable database, health must answer 503");
   const operations = await fetchOperations(build.functions, build.cli.devServer, env);
   info(`the built /api/openapi.json documents ${operations.length} operations: each authenticated function is probed with one it serves`);
@@ -191,6 +203,7 @@ try {
   report(false, `check:deploy could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 } finally {
   build?.cleanup();
+  eventApi?.server.close();
 }
 process.stdout.write(`${failures === 0 ? "check:deploy passed" : "check:deploy FAILED"}: ${checks - failures}/${checks} checks ok, ${Math.round((performance.now() - started) / 1000)} s\n`);
 process.exit(failures === 0 ? 0 : 1);

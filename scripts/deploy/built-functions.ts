@@ -18,7 +18,7 @@ export const unreachableMongoUri = "mongodb://127.0.0.1:1/clerk_mongo_sync_check
  * Inngest in dev mode. Clerk's Backend API points at a closed local port, so nothing the
  * functions do can leave the machine.
  */
-export function functionEnv(mongoUri: string | undefined): Record<string, string> {
+export function functionEnv(mongoUri: string | undefined, inngestBaseUrl?: string): Record<string, string> {
   const { publicKey } = generateKeyPairSync("rsa", {
     modulusLength: 2048,
     publicKeyEncoding: { type: "spki", format: "pem" },
@@ -33,6 +33,8 @@ export function functionEnv(mongoUri: string | undefined): Record<string, string
     CLERK_WEBHOOK_SIGNING_SECRET: `whsec_${Buffer.from("clerk-mongo-sync check-deploy secret 0123").toString("base64")}`,
     CLERK_API_URL: "http://127.0.0.1:9",
     INNGEST_DEV: "1",
+    // Where the sync status probes Inngest's Event API (a stand-in that answers): a deployment that never reached Inngest is stalled.
+    ...(inngestBaseUrl && { INNGEST_BASE_URL: inngestBaseUrl }),
     LOG_LEVEL: "silent",
   };
 }
