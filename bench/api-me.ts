@@ -12,6 +12,8 @@ export interface HttpBenchOptions {
   connections: number;
   warmupSeconds: number;
   durationSeconds: number;
+  /** Rounds of ours then the floor; the median and the worst ratio are reported. */
+  rounds: number;
 }
 
 interface LoadResult {
@@ -62,19 +64,32 @@ export async function benchApiMe(options: HttpBenchOptions): Promise<void> {
     await waitUntilOk(`${meUrl}/api/me`, users[0]!.headers, me);
     await waitUntilOk(`${floorUrl}/floor`, { "x-user-id": users[0]!.id }, floor);
 
-    const meResult = await load("me", me, meUrl, "/api/me", (user) => user.headers, users, options);
-    // Same request bytes as /api/me (the token is sent but ignored), plus the id in the clear.
-    const floorResult = await load("floor", floor, floorUrl, "/floor", (user) => ({ ...user.headers, "x-user-id": user.id }), users, options);
-
-    for (const [name, result] of [["me", meResult], ["floor", floorResult]] as const) {
-      figure(`${name}_rps`, result.rps, "req/s", 0);
-      figure(`${name}_p50`, result.p50, "ms");
-      figure(`${name}_p99`, result.p99, "ms");
-      figure(`${name}_non200`, result.failed, "requests");
-      if (result.cpuPerRequestUs !== undefined) figure(`${name}_server_cpu`, result.cpuPerRequestUs, "us/req", 0);
+    // Ours and the floor interleaved (A/B/A/B): a machine that gets busier mid-run weighs on both.
+    const rounds: { me: LoadResult; floor: LoadResult }[] = [];
+    for (let round = 1; round <= options.rounds; round += 1) {
+      const meResult = await load("me", me, meUrl, "/api/me", (user) => user.headers, users, options);
+      // Same request bytes as /api/me (the token is sent but ignored), plus the id in the clear.
+      const floorResult = await load("floor", floor, floorUrl, "/floor", (user) => ({ ...user.headers, "x-user-id": user.id }), users, options);
+      rounds.push({ me: meResult, floor: floorResult });
+      log(`round ${round}/${options.rounds}: me ${Math.round(meResult.rps)} req/s, floor ${Math.round(floorResult.rps)} req/s, ratio ${(meResult.rps / floorResult.rps).toFixed(2)}`);
     }
-    figure("me_vs_floor_throughput_ratio", meResult.rps / floorResult.rps, "ratio");
-    if (meResult.failed > 0 || floorResult.failed > 0) {
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+    for (const name of ["me", "floor"] as const) {
+      const results = rounds.map((round) => round[name]);
+      figure(`${name}_rps`, median(results.map((result) => result.rps)), "req/s", 0);
+      figure(`${name}_p50`, median(results.map((result) => result.p50)), "ms");
+      figure(`${name}_p99`, median(results.map((result) => result.p99)), "ms");
+      figure(`${name}_non200`, results.reduce((sum, result) => sum + result.failed, 0), "requests");
+      const cpu = results.flatMap((result) => (result.cpuPerRequestUs === undefined ? [] : [result.cpuPerRequestUs]));
+      if (cpu.length > 0) figure(`${name}_server_cpu`, median(cpu), "us/req", 0);
+    }
+    const ratios = rounds.map((round) => round.me.rps / round.floor.rps);
+    figure("me_vs_floor_rounds", rounds.length, "rounds");
+    figure("me_vs_floor_throughput_ratio", median(ratios), "ratio");
+    figure("me_vs_floor_throughput_ratio_worst", Math.min(...ratios), "ratio");
+    const cpuRatios = rounds.flatMap((round) => (round.me.cpuPerRequestUs && round.floor.cpuPerRequestUs ? [round.me.cpuPerRequestUs / round.floor.cpuPerRequestUs] : []));
+    if (cpuRatios.length > 0) figure("me_vs_floor_server_cpu_worst", Math.max(...cpuRatios), "x");
+    if (rounds.some((round) => round.me.failed > 0 || round.floor.failed > 0)) {
       process.exitCode = 1;
       log("some requests did not answer 200: the throughput figures above are not valid");
     }

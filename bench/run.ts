@@ -7,7 +7,8 @@
  * Absolute database timings depend on the server (FerretDB here): compare ratios.
  *
  * Optional: BENCH_DB_NAME (clerk_mongo_sync_bench_<pid>), BENCH_USERS (1000),
- * BENCH_CONNECTIONS (16), BENCH_WARMUP_SECONDS (3), BENCH_DURATION_SECONDS (10).
+ * BENCH_CONNECTIONS (16), BENCH_WARMUP_SECONDS (3), BENCH_DURATION_SECONDS (10), BENCH_API_ROUNDS (5:
+ * ours then the floor, interleaved; median and worst ratio reported).
  */
 import type { Connection } from "mongoose";
 import { clerkUserSchema } from "../lib/clerk/user-payload.js";
@@ -108,6 +109,7 @@ try {
     connections: intEnv("BENCH_CONNECTIONS", 16),
     warmupSeconds: intEnv("BENCH_WARMUP_SECONDS", 3),
     durationSeconds: intEnv("BENCH_DURATION_SECONDS", 10),
+    rounds: Math.max(1, intEnv("BENCH_API_ROUNDS", 5)),
   });
   await benchTokenVerification([...tokens.values()], clerk.env);
   await benchColdStart();
