@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -24,21 +25,67 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** How busy the whole machine is over `ms` (Linux /proc/stat), in %; undefined elsewhere. */
-export async function hostCpuBusyPercent(ms = 1_000): Promise<number | undefined> {
-  const sample = () => {
-    try {
-      const ticks = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-      return { idle: ticks[3]! + (ticks[4] ?? 0), total: ticks.reduce((sum, tick) => sum + tick, 0) };
-    } catch {
-      return undefined;
-    }
-  };
-  const before = sample();
-  await sleep(ms);
-  const after = sample();
+/** A non-numeric fact about the run (date, commit), on stdout beside the figures: `name: value unit`. */
+export function fact(name: string, value: string, unit: string): void {
+  process.stdout.write(`${name}: ${value} ${unit}\n`);
+}
+
+/** The machine's CPU tick counters (Linux /proc/stat), to measure how busy it was between two samples. */
+export interface HostCpuSample {
+  idle: number;
+  total: number;
+}
+
+export function sampleHostCpu(): HostCpuSample | undefined {
+  try {
+    const ticks = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: ticks[3]! + (ticks[4] ?? 0), total: ticks.reduce((sum, tick) => sum + tick, 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** How busy the whole machine was between two samples, in % of all its CPUs; undefined when unknown. */
+export function hostCpuBusyBetween(before: HostCpuSample | undefined, after: HostCpuSample | undefined): number | undefined {
   if (!before || !after || after.total === before.total) return undefined;
   return 100 * (1 - (after.idle - before.idle) / (after.total - before.total));
+}
+
+/** How busy the whole machine is over `ms` (Linux /proc/stat), in %; undefined elsewhere. */
+export async function hostCpuBusyPercent(ms = 1_000): Promise<number | undefined> {
+  const before = sampleHostCpu();
+  await sleep(ms);
+  return hostCpuBusyBetween(before, sampleHostCpu());
+}
+
+/** The commit measured, marked `+dirty` when tracked files have uncommitted changes: figures belong to code. */
+export function gitCommit(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8" }).trim() !== "";
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * What a run was measured on, as facts and figures on stdout under `prefix`: the date, the commit,
+ * Node, the CPUs and how loaded the machine already was (load averages, and % busy over a second).
+ */
+export async function describeRun(prefix: string): Promise<void> {
+  fact(`${prefix}_date`, new Date().toISOString(), "utc");
+  fact(`${prefix}_commit`, gitCommit(), "git");
+  fact(`${prefix}_node`, process.version, "version");
+  figure(`${prefix}_cpus`, availableParallelism(), "cpus");
+  const [one, five] = loadavg();
+  figure(`${prefix}_load_average_1m`, one!, "load");
+  figure(`${prefix}_load_average_5m`, five!, "load");
+  const busy = await hostCpuBusyPercent();
+  if (busy !== undefined) {
+    figure(`${prefix}_host_cpu_busy_before`, busy, "%", 0);
+    if (busy > 20) log(`warning: the machine is already ${Math.round(busy)}% busy before the bench starts; the figures will reflect that contention`);
+  }
 }
 
 export async function freePort(): Promise<number> {

@@ -8,7 +8,9 @@
  *
  * Optional: BENCH_DB_NAME (clerk_mongo_sync_bench_<pid>), BENCH_USERS (1000),
  * BENCH_CONNECTIONS (16), BENCH_WARMUP_SECONDS (3), BENCH_DURATION_SECONDS (10), BENCH_API_ROUNDS (5:
- * ours then the floor, interleaved; median and worst ratio reported).
+ * ours then the floor, interleaved; median and worst ratio reported), BENCH_API_PARTS
+ * (me,tokens,cold-start: which of the three to run), BENCH_API_CPU_PROF (a directory: both
+ * servers run with `node --cpu-prof` and write their profiles under me/ and floor/ on exit).
  */
 import type { Connection } from "mongoose";
 import { clerkUserSchema } from "../lib/clerk/user-payload.js";
@@ -18,7 +20,7 @@ import { userModelFor } from "../lib/users/user-model.js";
 import { createUserStore } from "../lib/users/user-store.js";
 import { benchApiMe } from "./api-me.js";
 import { benchColdStart } from "./cold-start.js";
-import { hostCpuBusyPercent, log, stopAllChildren } from "./common.js";
+import { describeRun, log, stopAllChildren } from "./common.js";
 import { benchTokenVerification } from "./token-verification.js";
 import { createBenchClerk } from "./tokens.js";
 
@@ -36,6 +38,7 @@ const intEnv = (name: string, fallback: number) => Number(process.env[name] ?? f
 // One database per run, so two runs on one server cannot drop each other's users.
 const dbName = process.env.BENCH_DB_NAME ?? `clerk_mongo_sync_bench_${process.pid}`;
 const userCount = intEnv("BENCH_USERS", 1_000);
+const parts = new Set((process.env.BENCH_API_PARTS ?? "me,tokens,cold-start").split(",").map((part) => part.trim()));
 
 let connection: Connection | undefined;
 let cleaning: Promise<void> | undefined;
@@ -90,10 +93,7 @@ async function seedUsers(db: Connection, count: number): Promise<string[]> {
 
 try {
   const started = performance.now();
-  const busy = await hostCpuBusyPercent();
-  if (busy !== undefined && busy > 20) {
-    log(`warning: the machine is already ${Math.round(busy)}% busy before the bench starts; the figures will reflect that contention`);
-  }
+  await describeRun("api");
   connection = await connectMongo({ uri: mongoUri, dbName, maxPoolSize: 10, serverSelectionTimeoutMs: 5_000, maxIdleTimeMs: 5_000 });
   await connection.dropDatabase();
   log(`seeding ${userCount} users into ${dbName}`);
@@ -101,7 +101,7 @@ try {
   const clerk = await createBenchClerk();
   const tokens = await clerk.sign(ids, 3_600);
 
-  await benchApiMe({
+  if (parts.has("me")) await benchApiMe({
     mongoUri,
     dbName,
     tokens,
@@ -110,9 +110,10 @@ try {
     warmupSeconds: intEnv("BENCH_WARMUP_SECONDS", 3),
     durationSeconds: intEnv("BENCH_DURATION_SECONDS", 10),
     rounds: Math.max(1, intEnv("BENCH_API_ROUNDS", 5)),
+    cpuProfileDir: process.env.BENCH_API_CPU_PROF,
   });
-  await benchTokenVerification([...tokens.values()], clerk.env);
-  await benchColdStart();
+  if (parts.has("tokens")) await benchTokenVerification([...tokens.values()], clerk.env);
+  if (parts.has("cold-start")) await benchColdStart();
   log(`done in ${Math.round((performance.now() - started) / 1_000)} s`);
 } catch (error) {
   log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -67,7 +67,7 @@ export async function createRequestAuthenticator(config: ClerkConfig): Promise<A
     acceptsToken: "session_token" as const,
   };
 
-  const verified = createVerifiedTokenCache(config.clockSkewMs);
+  const verified = createVerifiedTokenCache(config.clockSkewMs, config.authorizedParties);
 
   return async (req) => {
     const bearer = bearerToken(req);
@@ -88,7 +88,7 @@ export async function createRequestAuthenticator(config: ClerkConfig): Promise<A
       organization: auth.orgId && auth.orgRole ? { id: auth.orgId, slug: auth.orgSlug ?? null, role: auth.orgRole, permissions: auth.orgPermissions ?? [] } : null,
       issuedAt: new Date((typeof claims.iat === "number" ? claims.iat : 0) * 1_000),
     };
-    if (bearer && typeof claims.exp === "number") verified.set(bearer, result, claims.exp * 1_000);
+    if (bearer && typeof claims.exp === "number") verified.set(bearer, result, claims.exp * 1_000, claims.azp);
     return result;
   };
 }
@@ -99,25 +99,30 @@ const maxCachedTokens = 10_000;
 /**
  * Session tokens Clerk has verified, until they expire. A browser sends the same token with
  * every request for about a minute; checking its RS256 signature and claims again each time is
- * most of an authenticated request's CPU. The expiry is still checked on every request (with
- * the configured clock skew, as Clerk does); `azp` and the signature cannot change for the
- * same token string. Bounded: the oldest entries go first.
+ * most of an authenticated request's CPU. Checked again on every request, as Clerk checks
+ * them: the expiry (with the configured clock skew: expired once `exp <= now - skew`) and the
+ * authorized party (`azp` one of the configured frontends, when any is configured). The
+ * signature cannot change for the same token string. A token that fails either check is
+ * dropped and goes back to Clerk, whose verdict (and reason) the caller gets. Bounded: the
+ * oldest entries go first.
  */
-function createVerifiedTokenCache(clockSkewMs: number) {
-  const entries = new Map<string, { result: AuthResult; expiresAtMs: number }>();
+function createVerifiedTokenCache(clockSkewMs: number, authorizedParties: readonly string[]) {
+  const entries = new Map<string, { result: AuthResult; expiresAtMs: number; azp: unknown }>();
+  const parties = new Set(authorizedParties);
   return {
     get(token: string): AuthResult | undefined {
       const entry = entries.get(token);
       if (!entry) return undefined;
-      if (Date.now() > entry.expiresAtMs + clockSkewMs) {
+      const authorized = parties.size === 0 || (typeof entry.azp === "string" && parties.has(entry.azp));
+      if (!authorized || entry.expiresAtMs <= Date.now() - clockSkewMs) {
         entries.delete(token);
         return undefined;
       }
       return entry.result;
     },
-    set(token: string, result: AuthResult, expiresAtMs: number): void {
+    set(token: string, result: AuthResult, expiresAtMs: number, azp: unknown): void {
       if (entries.size >= maxCachedTokens) entries.delete(entries.keys().next().value as string);
-      entries.set(token, { result, expiresAtMs });
+      entries.set(token, { result, expiresAtMs, azp });
     },
   };
 }

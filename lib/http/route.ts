@@ -92,10 +92,10 @@ type Caller = Pick<RouteContext, "userId" | "user" | "claims" | "services" | "to
  * tried without limit and cost no Redis round trip), then, for a signed-in caller only,
  * MongoDB: their user (fetched from Clerk just in time), suspension and role checks.
  */
-async function admit(gate: RequestGate, services: () => Promise<Services>, route: Route, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<Caller> {
+async function admit(gate: RequestGate, services: () => Promise<Services>, route: Route, req: IncomingMessage, res: ServerResponse, log: () => Logger): Promise<Caller> {
   const auth = await gate.authenticate(req);
   if (auth.kind === "unavailable") {
-    log.error({ reason: auth.reason }, "Clerk could not check the session token");
+    log().error({ reason: auth.reason }, "Clerk could not check the session token");
     throw new ProblemError("authenticationUnavailable", { headers: { "retry-after": "5" } });
   }
   const ip = clientIp(req);
@@ -115,11 +115,11 @@ async function admit(gate: RequestGate, services: () => Promise<Services>, route
   return { userId: auth.userId, user, claims: auth.claims, services: deps, token: { organization: auth.organization, issuedAt: auth.issuedAt } };
 }
 
-async function servicesOrUnavailable(services: () => Promise<Services>, log: Logger): Promise<Services> {
+async function servicesOrUnavailable(services: () => Promise<Services>, log: () => Logger): Promise<Services> {
   try {
     return await services();
   } catch (error) {
-    log.error({ err: error }, "API unavailable: dependencies failed to start");
+    log().error({ err: error }, "API unavailable: dependencies failed to start");
     throw new ProblemError("serviceUnavailable", { headers: { "retry-after": "5" } });
   }
 }
@@ -133,26 +133,33 @@ async function servicesOrUnavailable(services: () => Promise<Services>, log: Log
  */
 export function serveRoute(route: Route, deps: RouteDependencies) {
   const methods = Object.keys(route.methods) as Method[];
-  const allowed = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+  const allowedMethods = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"];
+  const allowed = allowedMethods.join(", ");
+  // Once built, the gate is used as is: no promise to await on every request.
+  let readyGate: RequestGate | undefined;
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = requestIdOf(req);
     res.setHeader("x-request-id", requestId);
     let gate: RequestGate;
     try {
-      gate = await deps.gate();
+      gate = readyGate ??= await deps.gate();
     } catch (error) {
       console.error(`API misconfigured: ${error instanceof Error ? error.message : String(error)}`);
       sendProblem(res, "internal", { detail: "The service is misconfigured; see the server logs." });
       return;
     }
-    let log = gate.logger.child({ requestId, route: route.name, method: req.method });
+    // The request's logger is built when something is logged: a child logger costs tens of
+    // microseconds (its bindings are serialised and redacted), and most requests log nothing.
+    const bindings: { requestId: string; route: string; method: string | undefined; userId?: string } = { requestId, route: route.name, method: req.method };
+    let requestLog: Logger | undefined;
+    const log = (): Logger => (requestLog ??= gate.logger.child(bindings));
 
     const method = req.method ?? "GET";
-    const cors = decideCors(gate.cors, { method, headers: req.headers }, allowed.split(", "));
-    for (const [name, value] of Object.entries(cors.headers)) res.setHeader(name, value);
+    const cors = decideCors(gate.cors, { method, headers: req.headers }, allowedMethods);
+    for (const name in cors.headers) res.setHeader(name, cors.headers[name]!);
     if (cors.kind === "refused") {
-      log.warn({ origin: cors.origin }, "request from an origin not allowed");
+      log().warn({ origin: cors.origin }, "request from an origin not allowed");
       sendProblem(res, "originNotAllowed");
       return;
     }
@@ -168,11 +175,23 @@ export function serveRoute(route: Route, deps: RouteDependencies) {
 
     try {
       const caller = await admit(gate, deps.services, route, req, res, log);
-      log = log.child({ userId: caller.userId });
+      // Not built yet (nothing logged so far): from now on it names the caller too.
+      if (!requestLog) bindings.userId = caller.userId;
+      else requestLog = requestLog.child({ userId: caller.userId });
       const seen = caller.services.lastSeen.record(caller.userId, caller.user.lastSeenAt);
-      if (seen) waitUntil(seen.catch((error: unknown) => log.warn({ err: error }, "lastSeenAt not recorded")));
+      if (seen) waitUntil(seen.catch((error: unknown) => log().warn({ err: error }, "lastSeenAt not recorded")));
       const url = new URL(req.url ?? "/", "http://localhost");
-      send(res, await handler({ req, url, log, requestId, ...caller }));
+      const context: RouteContext = {
+        req,
+        url,
+        requestId,
+        ...caller,
+        // A getter, so that a handler that logs nothing never builds the logger.
+        get log() {
+          return log();
+        },
+      };
+      send(res, await handler(context));
     } catch (error) {
       if (error instanceof ProblemError) {
         sendProblem(res, error.key, error.details);
@@ -183,11 +202,11 @@ export function serveRoute(route: Route, deps: RouteDependencies) {
         return;
       }
       if (error instanceof ClerkUnavailableError) {
-        log.error({ err: error }, "Clerk Backend API failed");
+        log().error({ err: error }, "Clerk Backend API failed");
         sendProblem(res, "clerkUnavailable", { headers: { "retry-after": "2" } });
         return;
       }
-      log.error({ err: error }, "unhandled error in route");
+      log().error({ err: error }, "unhandled error in route");
       if (!res.headersSent) sendProblem(res, "internal");
       else res.end();
     }

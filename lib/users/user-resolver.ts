@@ -1,3 +1,4 @@
+import type { mongo } from "mongoose";
 import { clerkUserSchema } from "../clerk/user-payload.js";
 import type { ClerkUsersApi } from "../clerk/clerk-users-api.js";
 import type { Logger } from "../logger.js";
@@ -5,6 +6,12 @@ import { toUserSnapshot } from "../sync/to-user-snapshot.js";
 import { formatIssues } from "../validation/format-issues.js";
 import type { UserDocument, UserModel } from "./user-model.js";
 import type { UserStore } from "./user-store.js";
+
+/**
+ * What a request reads of its caller: the whole stored user but the outbox (app events not yet
+ * published, which can be many and which no route reads from the caller's document).
+ */
+export const callerProjection = { outbox: 0 } as const;
 
 export type ResolvedUser =
   | { kind: "live"; user: UserDocument; source: "database" | "clerk" }
@@ -33,9 +40,14 @@ export function createUserResolver(deps: {
   afterChange?: (userId: string) => void;
 }): UserResolver {
   const inflight = new Map<string, Promise<ResolvedUser>>();
+  // The model's collection, typed with the stored shape (Mongoose types it for any document).
+  const stored = deps.users.collection as unknown as mongo.Collection<UserDocument>;
 
   async function read(userId: string, source: "database" | "clerk"): Promise<ResolvedUser | null> {
-    const doc = await deps.users.findById(userId).lean<UserDocument>();
+    // Every authenticated request reads its caller: the driver's findOne (through Mongoose's
+    // collection, which waits for the connection) returns the plain document `lean()` would,
+    // without building a Mongoose query each time, and the outbox's pending events stay on the server.
+    const doc = await stored.findOne({ _id: userId }, { projection: callerProjection });
     if (!doc) return null;
     return doc.deletedAt ? { kind: "deleted" } : { kind: "live", user: doc, source };
   }
