@@ -28,6 +28,8 @@ const unitTests = [
 export default defineConfig({
   test: {
     setupFiles: ["test/support/fail-on-console-error.ts"],
+    // A skipped or todo test fails the run (`.only` already does: allowOnly is off outside watch mode).
+    reporters: ["default", "./test/support/no-skipped-tests-reporter.ts"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,
