@@ -30,7 +30,8 @@
  * stopped) is seeded directly first.
  *
  * Env: MONGODB_URI (required), BENCH_RECONCILE_SMALL (10000; 0 skips), BENCH_RECONCILE_RUNS (5),
- * BENCH_RECONCILE_LARGE (100000; 0 skips), BENCH_RECONCILE_DRIFT_PERCENT (1),
+ * BENCH_RECONCILE_LARGE (100000; 0 skips), BENCH_RECONCILE_DRIFT_PERCENT (1), BENCH_RECONCILE_VARIANTS
+ * (the small runs' variants, comma-separated: cli,inngest,naive by default; fewer only for development),
  * BENCH_RECONCILE_SMALL_TIMEOUT_S and BENCH_RECONCILE_LARGE_TIMEOUT_S (240 and 900 s, per run),
  * BENCH_RECONCILE_PROFILE (a directory: each OURS worker writes a `--cpu-prof` and a
  * `--heap-prof` profile there). Quick iteration: BENCH_RECONCILE_SMALL=2000
@@ -48,6 +49,7 @@ import {
   keepStdoutForFigures,
   log,
   logRunContext,
+  type MemoryBreakdown,
   openBenchDatabase,
   requireMongoUri,
   runWorker,
@@ -141,6 +143,9 @@ function drift(clerk: ClerkUsers, server: ClerkStandIn, percent: number, seed: n
   return changed;
 }
 
+const memory = (at: MemoryBreakdown) =>
+  `rss ${at.rssMb.toFixed(0)} = heap ${at.heapUsedMb.toFixed(0)}/${at.heapTotalMb.toFixed(0)} + external ${at.externalMb.toFixed(0)} (array buffers ${at.arrayBuffersMb.toFixed(0)}) + the rest MB`;
+
 type Measured = { complete: ReconcileResult } | { partial: ReconcileProgress | undefined; limitMs: number };
 
 const workerScript = bundleWorker("bench/support/reconcile-worker.ts");
@@ -148,13 +153,14 @@ const workerScript = bundleWorker("bench/support/reconcile-worker.ts");
 async function measure(label: string, variant: ReconcileVariant, dbName: string, expect: ReconcileJob["expect"], timeoutMs: number): Promise<Measured> {
   databases.add(dbName);
   const job: ReconcileJob = { variant, mongoUri, dbName, clerkUrl: standIn!.url, secretKey, expect };
-  const nodeArgs = profileDir && variant !== "naive" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--heap-prof", `--heap-prof-dir=${profileDir}`] : [];
+  const nodeArgs = process.env.H_TRACE ? ["--expose-gc", ...(process.env.H_NODE_ARGS ?? "").split(" ").filter(Boolean)] : profileDir && variant !== "naive" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--heap-prof", `--heap-prof-dir=${profileDir}`] : [];
   try {
     const result = await runWorker<ReconcileResult, ReconcileProgress>(workerScript, job, { label, timeoutMs, nodeArgs });
     log(
       `${label}: ${Math.round(result.ms)} ms; ${result.roundTrips} database round trips ${JSON.stringify(result.commands)} waiting ` +
         `${JSON.stringify(result.commandMs)} ms; ${result.clerkRequests} Clerk requests waiting ${Math.round(result.clerkMs)} ms; ` +
-        `peak RSS ${result.peakRssMb.toFixed(0)} MB (${result.baselineRssMb.toFixed(0)} MB at start, heap ${result.heapUsedMb.toFixed(0)} MB at end)` +
+        `peak RSS ${result.peakRssMb.toFixed(0)} MB (${result.baselineRssMb.toFixed(0)} MB at start, heap ${result.heapUsedMb.toFixed(0)} MB at end; ` +
+        `at start ${memory(result.atStart)}, at the sampled peak ${memory(result.atPeak)})` +
         (result.counts ? `; counts ${JSON.stringify(result.counts)}` : "") +
         "; verified",
     );
@@ -253,7 +259,13 @@ async function dropAll(names: string[]): Promise<void> {
   await admin.close();
 }
 
-const variants: ReconcileVariant[] = ["cli", "inngest", "naive"];
+const allVariants: readonly ReconcileVariant[] = ["cli", "inngest", "naive"];
+/** BENCH_RECONCILE_VARIANTS (comma-separated, for development): the small runs' variants; every one by default. */
+const variants: ReconcileVariant[] = (process.env.BENCH_RECONCILE_VARIANTS ?? allVariants.join(",")).split(",").map((name) => {
+  const variant = name.trim() as ReconcileVariant;
+  if (!allVariants.includes(variant)) throw new Error(`BENCH_RECONCILE_VARIANTS: unknown variant ${JSON.stringify(name)} (have ${allVariants.join(", ")})`);
+  return variant;
+});
 
 logRunContext("start");
 try {

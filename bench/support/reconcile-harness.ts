@@ -157,15 +157,35 @@ export async function openBenchDatabase(uri: string, dbName: string): Promise<Be
   };
 }
 
-/** Peak resident set size (MB): sampled every `intervalMs`, and the kernel's own high-water mark. */
-export function sampleRss(intervalMs = 50): { peak(): number; stop(): number } {
-  let sampled = process.memoryUsage().rss;
+/** Where the memory was when the RSS peaked (MB): V8's heap, memory outside it (Buffers and native), RSS. */
+export interface MemoryBreakdown {
+  rssMb: number;
+  heapTotalMb: number;
+  heapUsedMb: number;
+  externalMb: number;
+  arrayBuffersMb: number;
+}
+
+const mb = (bytes: number) => bytes / 1024 / 1024;
+export function memoryBreakdown(): MemoryBreakdown {
+  const usage = process.memoryUsage();
+  return { rssMb: mb(usage.rss), heapTotalMb: mb(usage.heapTotal), heapUsedMb: mb(usage.heapUsed), externalMb: mb(usage.external), arrayBuffersMb: mb(usage.arrayBuffers) };
+}
+
+/**
+ * Peak resident set size (MB): sampled every `intervalMs`, and the kernel's own high-water
+ * mark; `atPeak` is the breakdown of the sample with the highest RSS (what the peak was made of).
+ */
+export function sampleRss(intervalMs = 50): { peak(): number; atPeak(): MemoryBreakdown; stop(): number } {
+  let atPeak = memoryBreakdown();
   const timer = setInterval(() => {
-    sampled = Math.max(sampled, process.memoryUsage().rss);
+    const now = memoryBreakdown();
+    if (now.rssMb > atPeak.rssMb) atPeak = now;
   }, intervalMs);
-  const peak = () => Math.max(sampled, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024) / 1024 / 1024; // maxRSS is in KiB
+  const peak = () => Math.max(atPeak.rssMb, mb(process.memoryUsage().rss), mb(process.resourceUsage().maxRSS * 1024)); // maxRSS is in KiB
   return {
     peak,
+    atPeak: () => atPeak,
     stop() {
       clearInterval(timer);
       return peak();

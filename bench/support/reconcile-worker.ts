@@ -25,7 +25,7 @@ import { createSyncCore, type SyncCore } from "../../lib/sync-core.js";
 import { toUserSnapshot } from "../../lib/sync/to-user-snapshot.js";
 import type { UserModel } from "../../lib/users/user-model.js";
 import type { UserStore } from "../../lib/users/user-store.js";
-import { type BenchDatabase, keepStdoutForFigures, openBenchDatabase, reportProgress, reportToParent, sampleRss, workerJob } from "./reconcile-harness.js";
+import { type BenchDatabase, keepStdoutForFigures, type MemoryBreakdown, memoryBreakdown, openBenchDatabase, reportProgress, reportToParent, sampleRss, workerJob } from "./reconcile-harness.js";
 
 export type ReconcileVariant = "cli" | "inngest" | "naive";
 
@@ -63,6 +63,9 @@ export interface ReconcileResult extends ReconcileProgress {
   clerkMs: number;
   clerkRequests: number;
   baselineRssMb: number;
+  /** What the memory was made of at the start and at the sampled RSS peak. */
+  atStart: MemoryBreakdown;
+  atPeak: MemoryBreakdown;
   /** Heap in use after the run (MB), next to the RSS: what is ours and what is the allocator's. */
   heapUsedMb: number;
   counts?: ReconcileCounts;
@@ -179,8 +182,23 @@ await reportToParent(async (): Promise<ReconcileResult> => {
       maxRequestsPer10Seconds: 1_000_000_000,
       fetch: timedFetch,
     });
-    const baselineRssMb = process.memoryUsage().rss / 1024 / 1024;
+    const atStart = memoryBreakdown();
+    const baselineRssMb = atStart.rssMb;
     db.commands.reset();
+    let hSession: import("node:inspector").Session | undefined;
+    if (process.env.H_ALLOC) {
+      const inspector = await import("node:inspector");
+      hSession = new inspector.Session();
+      hSession.connect();
+      await new Promise<void>((resolve, reject) => hSession!.post("HeapProfiler.startSampling", { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never, (error) => (error ? reject(error) : resolve())));
+    }
+    if (process.env.H_TRACE) {
+      db.connection.getClient().on("commandStarted", (event) => {
+        const at = memoryBreakdown();
+        process.stderr.write(`cmd ${event.commandName} ${(event.command as { collection?: string }).collection ?? ""} ${JSON.stringify(Object.fromEntries(Object.entries(at).map(([k, v]) => [k, Math.round(v)])))}\n`);
+      });
+      setInterval(() => { const at = memoryBreakdown(); process.stderr.write(`mem ${JSON.stringify(Object.fromEntries(Object.entries(at).map(([k, v]) => [k, Math.round(v)])))}\n`); }, 100).unref();
+    }
     const rss = sampleRss(50);
     const started = performance.now();
     const progress = (): ReconcileProgress => ({ ms: performance.now() - started, ...tallies, roundTrips: db.commands.total, peakRssMb: rss.peak() });
@@ -190,13 +208,43 @@ await reportToParent(async (): Promise<ReconcileResult> => {
     const counts = job.variant === "naive" ? (await runNaive(db, directory), undefined) : await (job.variant === "cli" ? runCli : runInngest)(db, counted);
 
     clearInterval(ticker);
+    if (process.env.H_TRACE) {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.stderr.write(`after gc ${JSON.stringify(memoryBreakdown())}\n`);
+      process.stderr.write(`spaces ${JSON.stringify((await import("node:v8")).getHeapSpaceStatistics().map((space) => [space.space_name, Math.round(space.space_size / 1048576), Math.round(space.space_used_size / 1048576)]))}\n`);
+      const smaps = (await import("node:fs")).readFileSync("/proc/self/smaps", "utf8").split("\n");
+      const maps: [string, number][] = [];
+      let current = "";
+      for (const line of smaps) {
+        if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) current = line;
+        else if (line.startsWith("Rss:")) maps.push([current, Number(line.split(/\s+/)[1])]);
+      }
+      const classes = new Map<string, [number, number]>();
+      for (const [m, kb] of maps) {
+        const [range, perms, , , , path] = m.split(/\s+/);
+        const [from, to] = (range ?? "0-0").split("-").map((hex) => parseInt(hex, 16));
+        const size = ((to ?? 0) - (from ?? 0)) / 1024;
+        const key = `${perms} ${path ? path.replace(/.*\//, "") : "anon"} ${path ? "" : size === 256 ? "256k" : size < 1024 ? "<1M" : size < 65536 ? "<64M" : ">=64M"}`;
+        const [count, rss] = classes.get(key) ?? [0, 0];
+        classes.set(key, [count + 1, rss + kb]);
+      }
+      process.stderr.write(`classes ${JSON.stringify([...classes].sort((a, b) => b[1][1] - a[1][1]).slice(0, 12).map(([key, [count, kb]]) => `${key} x${count}: ${Math.round(kb / 1024)} MB`))}\n`);
+      maps.sort((a, b) => b[1] - a[1]);
+      process.stderr.write(`maps ${maps.length}, top:\n${maps.slice(0, 15).map(([m, kb]) => `${Math.round(kb / 1024)} MB ${m}`).join("\n")}\n`);
+      if (hSession) {
+        const profile = await new Promise<unknown>((resolve, reject) => hSession!.post("HeapProfiler.stopSampling", (error, result) => (error ? reject(error) : resolve(result.profile))));
+        (await import("node:fs")).writeFileSync(process.env.H_ALLOC!, JSON.stringify(profile));
+      }
+      if (process.env.H_SNAP) (await import("node:v8")).writeHeapSnapshot(process.env.H_SNAP);
+    }
     const done = progress();
     const peakRssMb = rss.stop();
+    const atPeak = rss.atPeak();
     const heapUsedMb = process.memoryUsage().heapUsed / 1024 / 1024;
     const commands = db.commands.byName();
     const commandMs = db.commands.msByName();
     await verify(db.users, counts);
-    return { ...done, peakRssMb, heapUsedMb, commands, commandMs, clerkMs, clerkRequests: directory.requests, baselineRssMb, ...(counts && { counts }) };
+    return { ...done, peakRssMb, heapUsedMb, commands, commandMs, clerkMs, clerkRequests: directory.requests, baselineRssMb, atStart, atPeak, ...(counts && { counts }) };
   } finally {
     await db.close();
   }

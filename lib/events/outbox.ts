@@ -49,6 +49,9 @@ export function createOutboxPublisher(
     return model;
   };
 
+  // An equality on a field is an index lookup on every MongoDB-wire server; `$in` scans on FerretDB.
+  const oneOrMany = (ids: readonly string[]) => (ids.length === 1 ? ids[0] : { $in: [...ids] });
+
   /** One page: the first `limit` documents of `filter` with pending events. */
   async function drain(model: OutboxModel, filter: Record<string, unknown>, limit: number): Promise<{ documents: number; events: number }> {
     const docs = await model
@@ -59,10 +62,8 @@ export function createOutboxPublisher(
     const events = docs.flatMap((doc) => doc.outbox);
     if (events.length === 0) return { documents: docs.length, events: 0 };
     await send(events);
-    await model.collection.bulkWrite(
-      docs.map((doc) => ({ updateOne: { filter: { _id: doc._id } as never, update: { $pullAll: { outbox: doc.outbox } } as never } })),
-      { ordered: false },
-    );
+    // One command for the page: each document loses exactly the events read from it (each event is unique to its document).
+    await model.collection.updateMany({ _id: oneOrMany(docs.map((doc) => doc._id)) } as never, { $pullAll: { outbox: events } } as never);
     return { documents: docs.length, events: events.length };
   }
 
@@ -75,9 +76,6 @@ export function createOutboxPublisher(
       if (page.documents < cascadePageSize) return total;
     }
   }
-
-  // An equality on a field is an index lookup on every MongoDB-wire server; `$in` scans on FerretDB.
-  const oneOrMany = (ids: readonly string[]) => (ids.length === 1 ? ids[0] : { $in: [...ids] });
 
   return {
     async publish(ids, from = "users") {
