@@ -326,7 +326,8 @@ async function benchWebhookToStream(url: string): Promise<void> {
     try {
       const { error, result } = await functions.engineFor(event.name).execute({ events: [event as never] });
       if (error) fail(svixId, `${event.name} sync run failed: ${errorText(error)}`);
-      else if (!result || typeof result !== "object" || !("kind" in result) || result.kind === "skipped") fail(svixId, `${event.name} sync produced no change: ${JSON.stringify(result)}`);
+      // A batch of one: the run reports one outcome per event.
+      else if (!Array.isArray(result) || result.length !== 1 || result[0]?.kind === "skipped" || result[0]?.kind === "rejected") fail(svixId, `${event.name} sync produced no change: ${JSON.stringify(result)}`);
       else if (svixId) pending.get(svixId)?.synced.resolve();
     } catch (error) {
       fail(svixId, `${event.name} sync run threw: ${errorText(error)}`);
