@@ -41,7 +41,6 @@
  * BENCH_ORG_PAGE_MEMBERS (1000), BENCH_ORG_PAGE_SAMPLES (200), BENCH_ORG_SEED (1), BENCH_ORG_PARTS.
  */
 import { InngestTestEngine } from "@inngest/test";
-import { execFileSync } from "node:child_process";
 import { createInngestClient } from "../inngest/client.js";
 import { createSyncClerkMembership, createSyncClerkOrganization } from "../inngest/functions/sync-clerk-organization.js";
 import { createSyncClerkUserFunctions, type UserEventResult, userEventBatching } from "../inngest/functions/sync-clerk-user.js";
@@ -62,7 +61,10 @@ import { startClerkStandIn } from "./support/clerk-stand-in.js";
 import { startOrganizationStandIn } from "./support/org-clerk-stand-in.js";
 import { benchMembersPage } from "./support/org-members-page.js";
 import { countDivergences, type Divergences, entityOf, generateStream, faultyDeliveries, type StreamEvent, type Truth } from "./support/org-stream.js";
-import { type BenchDatabase, figure, intEnv, keepStdoutForFigures, log, logLoad, openBenchDatabase, requireMongoUri, seededRandom } from "./support/reconcile-harness.js";
+import { gitCommit } from "./common.js";
+import { trackBenchDatabases } from "./support/bench-databases.js";
+import { keyedPool } from "./support/keyed-pool.js";
+import { type BenchDatabase, figure, intEnv, keepStdoutForFigures, log, logLoad, requireMongoUri, seededRandom } from "./support/reconcile-harness.js";
 
 keepStdoutForFigures();
 const mongoUri = requireMongoUri();
@@ -82,23 +84,6 @@ const parts = new Set(
     return part as (typeof allParts)[number];
   }),
 );
-
-/** Runs `work` over `items`, `limit` at a time, at most one at a time per key (Inngest's concurrency key). */
-async function pool<T>(items: readonly T[], limit: number, keyOf: (item: T) => string, work: (item: T) => Promise<void>): Promise<void> {
-  const tails = new Map<string, Promise<void>>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        const key = keyOf(item);
-        const run = (tails.get(key) ?? Promise.resolve()).then(() => work(item));
-        tails.set(key, run.catch(() => undefined));
-        await run;
-      }
-    }),
-  );
-}
 
 /** An Inngest run of OURS: a batch of user events (one function, no key) or one organization/membership event (keyed). */
 type OursRun = { kind: "batch"; events: StreamEvent[] } | { kind: "single"; event: StreamEvent };
@@ -191,7 +176,7 @@ async function oursVariant(db: BenchDatabase): Promise<Variant & { core: SyncCor
     core,
     published: () => published,
     async pass(events) {
-      await pool(
+      await keyedPool(
         oursRuns(events),
         concurrency,
         // The functions' concurrency keys: organization; organization + user (the stream's entity keys). User batches: none.
@@ -262,7 +247,7 @@ function naiveVariant(db: BenchDatabase): Variant {
     db,
     models,
     async pass(events) {
-      await pool(events, concurrency, (event) => event.key, async (event) => {
+      await keyedPool(events, concurrency, (event) => event.key, async (event) => {
         const { error } = await execute(naive, [inngestEvent(event)]);
         if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
       });
@@ -350,39 +335,9 @@ async function convergence(db: BenchDatabase, events: readonly StreamEvent[], tr
   }
 }
 
-/** The commit measured (with a mark when the tree has uncommitted changes): figures belong to code. */
-function gitCommit(): string {
-  try {
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).trim() !== "";
-    return dirty ? `${head} (uncommitted changes)` : head;
-  } catch {
-    return "unknown (not a git checkout)";
-  }
-}
-
 const databases = { ours: "cms_bench_org_ours", naive: "cms_bench_org_naive", convergence: "cms_bench_org_convergence", page: "cms_bench_org_members_page" };
-const opened: BenchDatabase[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const db of opened) {
-      try {
-        await db.drop();
-      } catch (error) {
-        log(`could not drop ${db.connection.name}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      await db.close().catch(() => undefined);
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const benchDatabases = trackBenchDatabases(mongoUri);
+const cleanup = benchDatabases.cleanup;
 
 logLoad("start");
 log(`date ${new Date().toISOString()}, commit ${gitCommit()}, node ${process.version}`);
@@ -400,10 +355,8 @@ try {
   if (parts.has("throughput") || parts.has("convergence")) figure("organizations_events", events.length, "events");
 
   if (parts.has("throughput")) {
-    const oursDb = await openBenchDatabase(mongoUri, databases.ours);
-    opened.push(oursDb);
-    const naiveDb = await openBenchDatabase(mongoUri, databases.naive);
-    opened.push(naiveDb);
+    const oursDb = await benchDatabases.open(databases.ours);
+    const naiveDb = await benchDatabases.open(databases.naive);
     const ours = await oursVariant(oursDb);
     const naive = naiveVariant(naiveDb);
     await buildIndexes(ours.models);
@@ -442,8 +395,7 @@ try {
   }
 
   if (parts.has("convergence")) {
-    const convergenceDb = await openBenchDatabase(mongoUri, databases.convergence);
-    opened.push(convergenceDb);
+    const convergenceDb = await benchDatabases.open(databases.convergence);
     const converged = await convergence(convergenceDb, events, truth);
     logLoad("convergence done");
     figure("organizations_convergence_lost_deliveries", converged.lost, "deliveries");

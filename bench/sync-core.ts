@@ -28,7 +28,6 @@
  */
 import type { UserJSON } from "@clerk/backend";
 import { InngestTestEngine } from "@inngest/test";
-import { execFileSync } from "node:child_process";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createInngestClient } from "../inngest/client.js";
 import { createSyncClerkUserFunctions, type UserEventResult, userEventBatching } from "../inngest/functions/sync-clerk-user.js";
@@ -42,7 +41,10 @@ import { createClerkWebhookVerifier } from "../lib/webhooks/verify-clerk-webhook
 import { clerkEnvelope, clerkUser, signDelivery, testSigningSecret } from "../test/support/clerk-fixtures.js";
 import { serveHandler } from "../test/support/http.js";
 import { testInngestConfig } from "../test/support/inngest.js";
-import { type BenchDatabase, figure, intEnv, keepStdoutForFigures, log, logLoad, openBenchDatabase, requireMongoUri, seededRandom } from "./support/reconcile-harness.js";
+import { gitCommit } from "./common.js";
+import { trackBenchDatabases } from "./support/bench-databases.js";
+import { keyedPool } from "./support/keyed-pool.js";
+import { type BenchDatabase, figure, intEnv, keepStdoutForFigures, log, logLoad, requireMongoUri, seededRandom } from "./support/reconcile-harness.js";
 
 keepStdoutForFigures();
 const mongoUri = requireMongoUri();
@@ -85,23 +87,6 @@ function generate(): { events: WebhookEvent[]; newest: Map<string, { updatedAt: 
   }
   for (const index of random.sample(events.length, duplicates)) events.push(events[index] as WebhookEvent);
   return { events: random.shuffle(events), newest };
-}
-
-/** Runs `work` over `items`, `limit` at a time, at most one at a time per key (Inngest's concurrency key). */
-async function pool<T>(items: readonly T[], limit: number, keyOf: (item: T) => string, work: (item: T) => Promise<void>): Promise<void> {
-  const tails = new Map<string, Promise<void>>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        const key = keyOf(item);
-        const run = (tails.get(key) ?? Promise.resolve()).then(() => work(item));
-        tails.set(key, run.catch(() => undefined));
-        await run;
-      }
-    }),
-  );
 }
 
 /** Inngest's batches under a burst: consecutive events of one function (name), `maxSize` each. */
@@ -194,7 +179,7 @@ async function oursVariant(db: BenchDatabase): Promise<Variant & { core: SyncCor
     published: () => published,
     async pass(events) {
       let batchNumber = 0;
-      await pool(burstBatches(events), concurrency, () => `batch-${batchNumber++}`, async (batch) => {
+      await keyedPool(burstBatches(events), concurrency, () => `batch-${batchNumber++}`, async (batch) => {
         const fn = byEvent.get(batch[0]?.name as string);
         if (!fn) throw new Error(`no function for ${batch[0]?.name}`);
         const { error, result } = await execute(fn, batch);
@@ -220,7 +205,7 @@ function naiveVariant(db: BenchDatabase): Variant {
     label: "naive",
     db,
     async pass(events) {
-      await pool(events, concurrency, (event) => event.data.id, async (event) => {
+      await keyedPool(events, concurrency, (event) => event.data.id, async (event) => {
         const { error } = await execute(naive, [event]);
         if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
       });
@@ -250,49 +235,17 @@ async function webhookToStored(variant: Variant, runEvent: (event: { name: strin
   return latencies.sort((a, b) => a - b);
 }
 
-/** The commit measured (with a mark when the tree has uncommitted changes): figures belong to code. */
-function gitCommit(): string {
-  try {
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).trim() !== "";
-    return dirty ? `${head} (uncommitted changes)` : head;
-  } catch {
-    return "unknown (not a git checkout)";
-  }
-}
-
 const databases = { ours: "cms_bench_sync_core_ours", naive: "cms_bench_sync_core_naive" };
-const opened: BenchDatabase[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const db of opened) {
-      try {
-        await db.drop();
-      } catch (error) {
-        log(`could not drop ${db.connection.name}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      await db.close().catch(() => undefined);
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const benchDatabases = trackBenchDatabases(mongoUri);
+const cleanup = benchDatabases.cleanup;
 
 logLoad("start");
 log(`date ${new Date().toISOString()}, commit ${gitCommit()}, node ${process.version}`);
 try {
   const { events, newest } = generate();
   log(`${events.length} events for ${newest.size} users; ${runs} runs of each, interleaved; ${concurrency} runs in flight`);
-  const oursDb = await openBenchDatabase(mongoUri, databases.ours);
-  opened.push(oursDb);
-  const naiveDb = await openBenchDatabase(mongoUri, databases.naive);
-  opened.push(naiveDb);
+  const oursDb = await benchDatabases.open(databases.ours);
+  const naiveDb = await benchDatabases.open(databases.naive);
   const ours = await oursVariant(oursDb);
   const naive = naiveVariant(naiveDb);
 

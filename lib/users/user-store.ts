@@ -30,7 +30,8 @@ export interface UserStore {
   /**
    * Applies many changes (one per user) in two round trips: one read of every user, one
    * `bulkWrite` of only what changes. Same rules, same compare-and-set guards; users
-   * that raced another writer are settled one by one. `dryRun` decides without writing.
+   * that raced another writer are read, decided and written again, together. `dryRun` decides
+   * without writing.
    */
   applyBatch(events: readonly SyncEvent[], options?: BatchOptions): Promise<SyncOutcome[]>;
   /**
@@ -140,6 +141,16 @@ export function createUserStore(users: UserModel, { audit, onDeleted }: UserStor
   async function applyBatch(events: readonly SyncEvent[], options: BatchOptions = {}): Promise<SyncOutcome[]> {
     const ids = events.map((event) => event.userId);
     if (new Set(ids).size !== ids.length) throw new TypeError("applyBatch takes at most one event per user");
+    return settleBatch(events, options, 1);
+  }
+
+  /**
+   * One round of a batch: read, decide, write. The users another writer moved on meanwhile
+   * (a batch racing this one) are settled by another round of only those, so contention costs
+   * a few more bulk round trips, not three round trips a user.
+   */
+  async function settleBatch(events: readonly SyncEvent[], options: BatchOptions, round: number): Promise<SyncOutcome[]> {
+    const ids = events.map((event) => event.userId);
     // One batch, one more than can match: a first batch of exactly the limit still sends a getMore to learn it is done.
     const docs = await users.find({ _id: { $in: ids } }, withoutOutbox).batchSize(ids.length + 1).lean<StoredUser[]>();
     const previous = new Map(docs.map((doc) => [doc._id, doc]));
@@ -165,8 +176,10 @@ export function createUserStore(users: UserModel, { audit, onDeleted }: UserStor
     const landed = await bulkWriteAll(writes, previous);
     const raced = writes.filter((write) => !landed.has(write)).map(({ index }) => index);
     await audit?.record(writes.filter((write) => landed.has(write)).map(({ index, event }) => auditEntry(event, outcomes[index] as SyncOutcome)));
-    for (const index of raced) {
-      outcomes[index] = await apply(events[index] as SyncEvent);
+    if (raced.length > 0) {
+      if (round >= maxAttempts) throw new WriteConflictError(events[raced[0] as number]?.userId ?? "", maxAttempts);
+      const settled = await settleBatch(raced.map((index) => events[index] as SyncEvent), options, round + 1);
+      raced.forEach((index, k) => (outcomes[index] = settled[k] as SyncOutcome));
     }
     await cascadeDeletions(events, new Set(raced));
     return outcomes;

@@ -1,8 +1,10 @@
+import mongoose, { type mongo } from "mongoose";
 import { describe, expect, it } from "vitest";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import type { SyncEvent } from "../../../lib/sync/types.js";
 import { createAuditLog } from "../../../lib/audit/audit-log.js";
+import { userModelFor } from "../../../lib/users/user-model.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
 import { clerkUser, type UserFixtureOptions } from "../../support/clerk-fixtures.js";
 import { useTestDatabase } from "../../support/mongo.js";
@@ -226,6 +228,43 @@ describe("applyBatch: many users in two round trips, same rules", () => {
     expect((await stored("user_x"))?.firstName).toBe("Webhook");
     expect((await stored("user_y"))?.firstName).toBe("Scan");
     expect((await stored("user_z"))?.outbox?.map((event) => event.id)).toEqual(["app/user.created:user_z"]);
+  });
+
+  it("users another writer moved on between the batch's read and its write are settled together: one more read and bulk write, not a round trip a user", async () => {
+    const ids = Array.from({ length: 10 }, (_, n) => `user_b${n}`);
+    for (const id of ids) await store().apply(upsert({ id, updatedAt: 1_000, firstName: "Old" }));
+    // A connection of the test's own, whose commands the driver reports (one `commandStarted` a round trip).
+    const connection = await mongoose.createConnection(db.config.uri, { dbName: db.config.dbName, monitorCommands: true, autoIndex: false, autoCreate: false }).asPromise();
+    const commands: string[] = [];
+    connection.getClient().on("commandStarted", (event: mongo.CommandStartedEvent) => commands.push(event.commandName));
+    try {
+      const users = userModelFor(connection);
+      let interleaved = false;
+      // Just before the batch's bulk write, another writer (on the suite's connection, not counted) moves half the users on.
+      const collection = new Proxy(users.collection, {
+        get(object, property, receiver) {
+          const value = Reflect.get(object, property, receiver);
+          if (property !== "bulkWrite" || interleaved) return typeof value === "function" ? value.bind(object) : value;
+          return async (...args: unknown[]) => {
+            interleaved = true;
+            for (const id of ids.slice(0, 5)) await store().apply(upsert({ id, updatedAt: 1_500, firstName: "Other" }));
+            return (value as (...a: unknown[]) => unknown).apply(object, args);
+          };
+        },
+      });
+      const racy = createUserStore(new Proxy(users, { get: (object, property, receiver) => (property === "collection" ? collection : Reflect.get(object, property, receiver)) }));
+      const outcomes = await racy.applyBatch(ids.map((id) => upsert({ id, updatedAt: 2_000, firstName: "Scan" })));
+      expect(outcomes).toEqual(ids.map(() => ({ kind: "updated" })));
+      // The read, the bulk write; which writes landed; the five raced users read and written again together.
+      expect(commands.filter((name) => name !== "endSessions")).toEqual(["find", "update", "find", "find", "update"]);
+      const docs = await db.users().find({ _id: { $in: ids } }).lean();
+      expect(docs.map((doc) => doc.firstName)).toEqual(ids.map(() => "Scan"));
+      // Each raced user's app event names what changed since the version it raced (the other writer's).
+      const raced = docs.find((doc) => doc._id === "user_b0");
+      expect(raced?.outbox?.map((event) => event.id)).toEqual(["app/user.created:user_b0", "app/user.updated:user_b0:1500", "app/user.updated:user_b0:2000"]);
+    } finally {
+      await connection.close();
+    }
   });
 
   it("refuses two events for one user in one batch", async () => {
