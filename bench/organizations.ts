@@ -57,13 +57,13 @@ import { createSyncCore, type SyncCore } from "../lib/sync-core.js";
 import { toMembershipSnapshot, toOrganizationSnapshot } from "../lib/sync/to-organization-snapshot.js";
 import { toUserSnapshot } from "../lib/sync/to-user-snapshot.js";
 import { testInngestConfig } from "../test/support/inngest.js";
+import { runPool } from "../test/support/run-pool.js";
 import { startClerkStandIn } from "./support/clerk-stand-in.js";
 import { startOrganizationStandIn } from "./support/org-clerk-stand-in.js";
 import { benchMembersPage } from "./support/org-members-page.js";
 import { countDivergences, type Divergences, entityOf, generateStream, faultyDeliveries, type StreamEvent, type Truth } from "./support/org-stream.js";
 import { gitCommit } from "./common.js";
 import { trackBenchDatabases } from "./support/bench-databases.js";
-import { keyedPool } from "./support/keyed-pool.js";
 import { type BenchDatabase, figure, intEnv, keepStdoutForFigures, log, logLoad, requireMongoUri, seededRandom } from "./support/reconcile-harness.js";
 
 keepStdoutForFigures();
@@ -176,9 +176,8 @@ async function oursVariant(db: BenchDatabase): Promise<Variant & { core: SyncCor
     core,
     published: () => published,
     async pass(events) {
-      await keyedPool(
+      await runPool(
         oursRuns(events),
-        concurrency,
         // The functions' concurrency keys: organization; organization + user (the stream's entity keys). User batches: none.
         (run) => (run.kind === "batch" ? `batch-${batchNumber++}` : run.event.key),
         async (run) => {
@@ -194,6 +193,7 @@ async function oursVariant(db: BenchDatabase): Promise<Variant & { core: SyncCor
           const { error } = await execute(fn, [inngestEvent(run.event)]);
           if (error) throw new Error(`${run.event.name} run failed: ${JSON.stringify(error)}`);
         },
+        concurrency,
       );
     },
   };
@@ -247,10 +247,10 @@ function naiveVariant(db: BenchDatabase): Variant {
     db,
     models,
     async pass(events) {
-      await keyedPool(events, concurrency, (event) => event.key, async (event) => {
+      await runPool(events, (event) => event.key, async (event) => {
         const { error } = await execute(naive, [inngestEvent(event)]);
         if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
-      });
+      }, concurrency);
     },
   };
 }

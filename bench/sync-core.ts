@@ -40,10 +40,10 @@ import { createClerkWebhookHandler } from "../lib/webhooks/clerk-webhook-handler
 import { createClerkWebhookVerifier } from "../lib/webhooks/verify-clerk-webhook.js";
 import { clerkEnvelope, clerkUser, signDelivery, testSigningSecret } from "../test/support/clerk-fixtures.js";
 import { serveHandler } from "../test/support/http.js";
+import { runPool } from "../test/support/run-pool.js";
 import { testInngestConfig } from "../test/support/inngest.js";
 import { gitCommit } from "./common.js";
 import { trackBenchDatabases } from "./support/bench-databases.js";
-import { keyedPool } from "./support/keyed-pool.js";
 import { type BenchDatabase, figure, intEnv, keepStdoutForFigures, log, logLoad, requireMongoUri, seededRandom } from "./support/reconcile-harness.js";
 
 keepStdoutForFigures();
@@ -179,13 +179,13 @@ async function oursVariant(db: BenchDatabase): Promise<Variant & { core: SyncCor
     published: () => published,
     async pass(events) {
       let batchNumber = 0;
-      await keyedPool(burstBatches(events), concurrency, () => `batch-${batchNumber++}`, async (batch) => {
+      await runPool(burstBatches(events), () => `batch-${batchNumber++}`, async (batch) => {
         const fn = byEvent.get(batch[0]?.name as string);
         if (!fn) throw new Error(`no function for ${batch[0]?.name}`);
         const { error, result } = await execute(fn, batch);
         if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
         if ((result as UserEventResult[]).length !== batch.length) throw new Error("a run reported fewer events than its batch");
-      });
+      }, concurrency);
     },
   };
 }
@@ -205,10 +205,10 @@ function naiveVariant(db: BenchDatabase): Variant {
     label: "naive",
     db,
     async pass(events) {
-      await keyedPool(events, concurrency, (event) => event.data.id, async (event) => {
+      await runPool(events, (event) => event.data.id, async (event) => {
         const { error } = await execute(naive, [event]);
         if (error) throw new Error(`run failed: ${JSON.stringify(error)}`);
-      });
+      }, concurrency);
     },
   };
 }
