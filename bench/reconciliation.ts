@@ -34,7 +34,8 @@
  * (the small runs' variants, comma-separated: cli,inngest,naive by default; fewer only for development),
  * BENCH_RECONCILE_SMALL_TIMEOUT_S and BENCH_RECONCILE_LARGE_TIMEOUT_S (240 and 900 s, per run),
  * BENCH_RECONCILE_PROFILE (a directory: each OURS worker writes a `--cpu-prof` and a
- * `--heap-prof` profile there). Quick iteration: BENCH_RECONCILE_SMALL=2000
+ * `--heap-prof` profile there), BENCH_RECONCILE_WORKER_NODE_ARGS (Node options for the workers, e.g.
+ * `--max-semi-space-size=16`: development only, printed with each run; none by default). Quick iteration: BENCH_RECONCILE_SMALL=2000
  * BENCH_RECONCILE_LARGE=0 BENCH_RECONCILE_RUNS=1 (under a minute).
  */
 import type { UserJSON } from "@clerk/backend";
@@ -68,6 +69,8 @@ const driftPercent = Number(process.env.BENCH_RECONCILE_DRIFT_PERCENT ?? 1);
 const smallTimeoutMs = intEnv("BENCH_RECONCILE_SMALL_TIMEOUT_S", 240) * 1000;
 const largeTimeoutMs = intEnv("BENCH_RECONCILE_LARGE_TIMEOUT_S", 900) * 1000;
 const profileDir = process.env.BENCH_RECONCILE_PROFILE;
+/** Node/V8 options for the measured workers (development only: e.g. `--max-semi-space-size=16`); logged with every run. */
+const workerNodeArgs = (process.env.BENCH_RECONCILE_WORKER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const secretKey = "sk_test_bench_reconcile";
 const databases = new Set<string>();
 const started = Date.now();
@@ -153,11 +156,11 @@ const workerScript = bundleWorker("bench/support/reconcile-worker.ts");
 async function measure(label: string, variant: ReconcileVariant, dbName: string, expect: ReconcileJob["expect"], timeoutMs: number): Promise<Measured> {
   databases.add(dbName);
   const job: ReconcileJob = { variant, mongoUri, dbName, clerkUrl: standIn!.url, secretKey, expect };
-  const nodeArgs = process.env.H_TRACE ? ["--expose-gc", ...(process.env.H_NODE_ARGS ?? "").split(" ").filter(Boolean)] : profileDir && variant !== "naive" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--heap-prof", `--heap-prof-dir=${profileDir}`] : [];
+  const nodeArgs = [...workerNodeArgs, ...(profileDir && variant !== "naive" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--heap-prof", `--heap-prof-dir=${profileDir}`] : [])];
   try {
     const result = await runWorker<ReconcileResult, ReconcileProgress>(workerScript, job, { label, timeoutMs, nodeArgs });
     log(
-      `${label}: ${Math.round(result.ms)} ms; ${result.roundTrips} database round trips ${JSON.stringify(result.commands)} waiting ` +
+      `${label}${workerNodeArgs.length > 0 ? ` (node ${workerNodeArgs.join(" ")})` : ""}: ${Math.round(result.ms)} ms; ${result.roundTrips} database round trips ${JSON.stringify(result.commands)} waiting ` +
         `${JSON.stringify(result.commandMs)} ms; ${result.clerkRequests} Clerk requests waiting ${Math.round(result.clerkMs)} ms; ` +
         `peak RSS ${result.peakRssMb.toFixed(0)} MB (${result.baselineRssMb.toFixed(0)} MB at start, heap ${result.heapUsedMb.toFixed(0)} MB at end; ` +
         `at start ${memory(result.atStart)}, at the sampled peak ${memory(result.atPeak)})` +

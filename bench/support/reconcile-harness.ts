@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -46,21 +46,36 @@ export function logRunContext(when: string): void {
 }
 
 /**
- * Bundles a worker script (TypeScript, relative to the repository root) into one JavaScript
- * file with esbuild (tsx's own compiler; packages stay external), so the measured process runs
- * compiled code as production does, without tsx's compiler in its memory. Returns its path,
- * which `runWorker` runs with plain `node`.
+ * Bundles a worker script (TypeScript, relative to the repository root) into JavaScript with
+ * esbuild (tsx's own compiler; packages stay external), so the measured process runs compiled
+ * code as production does, without tsx's compiler in its memory. Code split: what the worker
+ * imports dynamically (e.g. the Inngest variant's SDK and function) is a chunk of its own, loaded
+ * only by the variant that asks for it, so a CLI run holds what `npm run sync` holds. Returns the
+ * entry's path, which `runWorker` runs with plain `node`.
  */
 export function bundleWorker(script: string): string {
-  const outDir = fileURLToPath(new URL("../../node_modules/.cache/bench/", import.meta.url));
+  const name = script.replace(/[/\\]/g, "_").replace(/\.ts$/, "");
+  const outDir = fileURLToPath(new URL(`../../node_modules/.cache/bench/${name}/`, import.meta.url));
+  rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const outfile = `${outDir}${script.replace(/[/\\]/g, "_").replace(/\.ts$/, ".mjs")}`;
   execFileSync(
     fileURLToPath(new URL("../../node_modules/.bin/esbuild", import.meta.url)),
-    [script, "--bundle", "--platform=node", "--format=esm", "--target=node22", "--packages=external", "--log-level=warning", `--outfile=${outfile}`],
+    [
+      script,
+      "--bundle",
+      "--splitting",
+      "--platform=node",
+      "--format=esm",
+      "--target=node22",
+      "--packages=external",
+      "--log-level=warning",
+      "--out-extension:.js=.mjs",
+      "--entry-names=worker",
+      `--outdir=${outDir}`,
+    ],
     { cwd: root, stdio: ["ignore", "inherit", "inherit"] },
   );
-  return outfile;
+  return `${outDir}worker.mjs`;
 }
 
 /** Libraries that print with console.log must not reach stdout. */

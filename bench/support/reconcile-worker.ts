@@ -185,20 +185,6 @@ await reportToParent(async (): Promise<ReconcileResult> => {
     const atStart = memoryBreakdown();
     const baselineRssMb = atStart.rssMb;
     db.commands.reset();
-    let hSession: import("node:inspector").Session | undefined;
-    if (process.env.H_ALLOC) {
-      const inspector = await import("node:inspector");
-      hSession = new inspector.Session();
-      hSession.connect();
-      await new Promise<void>((resolve, reject) => hSession!.post("HeapProfiler.startSampling", { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never, (error) => (error ? reject(error) : resolve())));
-    }
-    if (process.env.H_TRACE) {
-      db.connection.getClient().on("commandStarted", (event) => {
-        const at = memoryBreakdown();
-        process.stderr.write(`cmd ${event.commandName} ${(event.command as { collection?: string }).collection ?? ""} ${JSON.stringify(Object.fromEntries(Object.entries(at).map(([k, v]) => [k, Math.round(v)])))}\n`);
-      });
-      setInterval(() => { const at = memoryBreakdown(); process.stderr.write(`mem ${JSON.stringify(Object.fromEntries(Object.entries(at).map(([k, v]) => [k, Math.round(v)])))}\n`); }, 100).unref();
-    }
     const rss = sampleRss(50);
     const started = performance.now();
     const progress = (): ReconcileProgress => ({ ms: performance.now() - started, ...tallies, roundTrips: db.commands.total, peakRssMb: rss.peak() });
@@ -208,35 +194,6 @@ await reportToParent(async (): Promise<ReconcileResult> => {
     const counts = job.variant === "naive" ? (await runNaive(db, directory), undefined) : await (job.variant === "cli" ? runCli : runInngest)(db, counted);
 
     clearInterval(ticker);
-    if (process.env.H_TRACE) {
-      (globalThis as { gc?: () => void }).gc?.();
-      process.stderr.write(`after gc ${JSON.stringify(memoryBreakdown())}\n`);
-      process.stderr.write(`spaces ${JSON.stringify((await import("node:v8")).getHeapSpaceStatistics().map((space) => [space.space_name, Math.round(space.space_size / 1048576), Math.round(space.space_used_size / 1048576)]))}\n`);
-      const smaps = (await import("node:fs")).readFileSync("/proc/self/smaps", "utf8").split("\n");
-      const maps: [string, number][] = [];
-      let current = "";
-      for (const line of smaps) {
-        if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) current = line;
-        else if (line.startsWith("Rss:")) maps.push([current, Number(line.split(/\s+/)[1])]);
-      }
-      const classes = new Map<string, [number, number]>();
-      for (const [m, kb] of maps) {
-        const [range, perms, , , , path] = m.split(/\s+/);
-        const [from, to] = (range ?? "0-0").split("-").map((hex) => parseInt(hex, 16));
-        const size = ((to ?? 0) - (from ?? 0)) / 1024;
-        const key = `${perms} ${path ? path.replace(/.*\//, "") : "anon"} ${path ? "" : size === 256 ? "256k" : size < 1024 ? "<1M" : size < 65536 ? "<64M" : ">=64M"}`;
-        const [count, rss] = classes.get(key) ?? [0, 0];
-        classes.set(key, [count + 1, rss + kb]);
-      }
-      process.stderr.write(`classes ${JSON.stringify([...classes].sort((a, b) => b[1][1] - a[1][1]).slice(0, 12).map(([key, [count, kb]]) => `${key} x${count}: ${Math.round(kb / 1024)} MB`))}\n`);
-      maps.sort((a, b) => b[1] - a[1]);
-      process.stderr.write(`maps ${maps.length}, top:\n${maps.slice(0, 15).map(([m, kb]) => `${Math.round(kb / 1024)} MB ${m}`).join("\n")}\n`);
-      if (hSession) {
-        const profile = await new Promise<unknown>((resolve, reject) => hSession!.post("HeapProfiler.stopSampling", (error, result) => (error ? reject(error) : resolve(result.profile))));
-        (await import("node:fs")).writeFileSync(process.env.H_ALLOC!, JSON.stringify(profile));
-      }
-      if (process.env.H_SNAP) (await import("node:v8")).writeHeapSnapshot(process.env.H_SNAP);
-    }
     const done = progress();
     const peakRssMb = rss.stop();
     const atPeak = rss.atPeak();
@@ -252,9 +209,15 @@ await reportToParent(async (): Promise<ReconcileResult> => {
 
 async function verify(users: UserModel, counts: ReconcileCounts | undefined): Promise<void> {
   const problems: string[] = [];
-  const total = await users.countDocuments({});
+  // One pass in batches, not `countDocuments`: FerretDB counts by reading every document in one
+  // command, which at 100k users outlasts the socket timeout (and then keeps the server busy).
+  let total = 0;
+  let tombstoned = 0;
+  for await (const doc of users.collection.find<{ deletedAt?: Date | null }>({}, { projection: { deletedAt: 1 }, batchSize: 5_000 })) {
+    total += 1;
+    if (doc.deletedAt) tombstoned += 1;
+  }
   if (total !== job.expect.total) problems.push(`${total} documents, expected ${job.expect.total}`);
-  const tombstoned = await users.countDocuments({ deletedAt: { $ne: null } });
   if (tombstoned !== 0) problems.push(`${tombstoned} tombstoned users, expected none`);
   for (const [key, expected] of Object.entries(job.expect.counts ?? {})) {
     const actual = counts?.[key as keyof ReconcileCounts];

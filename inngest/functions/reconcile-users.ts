@@ -60,12 +60,13 @@ export function createReconcileUsers(inngest: InngestClient, deps: FunctionDeps)
 
       return step.run("finish-report", async () => {
         const services = await deps.maintenance();
-        const counts = (await services.reports.state(run.id))?.counts;
-        if (!counts) throw new Error(`reconciliation run ${run.id} lost its report`);
+        const state = await services.reports.state(run.id);
+        if (!state) throw new Error(`reconciliation run ${run.id} lost its report`);
+        const { counts, startedAt } = state;
         // Syncs that exhausted their retries since the previous run: this run has just repaired them.
         const previous = (await services.reports.latest(2)).find((report) => report._id !== run.id);
         const failures = await services.audit.countFailuresSince(previous?.startedAt ?? new Date(0));
-        await services.reports.finish(run.id, { counts, organizations, syncFailuresSincePreviousRun: failures });
+        await services.reports.finish(run.id, { counts, organizations, syncFailuresSincePreviousRun: failures, startedAt });
         services.logger.info({ runId: run.id, trigger, dryRun, force, ...counts, organizations, syncFailures: failures }, "reconciliation finished");
         return { ...counts, organizations, syncFailuresSincePreviousRun: failures };
       });

@@ -104,8 +104,13 @@ export interface ChunkOptions {
  * of 20 pages (10,000 users) is a few seconds of work, well inside an Inngest step.
  */
 const defaults = { pagesPerChunk: 20, pagesPerBatch: 4 } as const;
-/** Ids read back per round trip by the sweep's pass over our users. */
-const sweepBatchSize = 10_000;
+/**
+ * Ids read back per round trip by the passes over our users (a few hundred kilobytes a batch):
+ * 10,000 users in one reply, with no `getMore`.
+ */
+const sweepBatchSize = 20_000;
+/** The app events of a scan chunk's changed users are published once they reach this many users, and at the chunk's end. */
+const publishEvery = 2_000;
 const idsPerSweepChunk = 250_000;
 const maxIdsPerLookup = 100;
 
@@ -135,11 +140,14 @@ function liveAfter(outcome: SyncOutcome, dryRun: boolean): boolean {
   return outcome.kind === "updated" || outcome.reason !== "tombstoned";
 }
 
-/** What the rules need of a listed user before deciding to write it: its id and version, read without parsing the rest. */
+/**
+ * What the rules need of a listed user before deciding to write it: its id and version, read
+ * without parsing the rest; `user` (the payload) is dropped once the user is known unchanged.
+ */
 interface ListedVersion {
   id: string;
   updatedAt: number;
-  user: UserJSON;
+  user: UserJSON | null;
 }
 
 function listedVersion(user: UserJSON): ListedVersion | null {
@@ -153,13 +161,22 @@ type StoredVersion = { _id: string; clerkUpdatedAt?: Date | null; deletedAt?: Da
 /** A tombstone's date does not matter to the rules deciding an upsert (a tombstone is final). */
 const tombstone: StoredSyncState = { kind: "tombstoned", deletedAt: new Date(0) };
 
+const knownState = (known: KnownStates, id: string): StoredSyncState | null => {
+  const version = known.get(id);
+  return version === undefined ? null : version === false ? tombstone : { kind: "live", version };
+};
+
+/** Would the rules skip this listed user, by our stored state in `known`? (The same decision the batch takes.) */
+const isUnchanged = (known: KnownStates, { id, updatedAt }: ListedVersion, force: boolean): boolean =>
+  decide(knownState(known, id), { kind: "upsert", snapshot: { clerkUpdatedAt: new Date(updatedAt) } }, { force }).kind === "skip";
+
 /** The rules' state of these users (no other field): from `known`, or one `_id: {$in}` read. */
 async function readStates(users: UserModel, ids: readonly string[], known: KnownStates | undefined): Promise<Map<string, StoredSyncState>> {
   const states = new Map<string, StoredSyncState>();
   if (known) {
     for (const id of ids) {
-      const version = known.get(id);
-      if (version !== undefined) states.set(id, version === false ? tombstone : { kind: "live", version });
+      const stored = knownState(known, id);
+      if (stored) states.set(id, stored);
     }
     return states;
   }
@@ -179,8 +196,11 @@ function toUpsert(user: UserJSON, logger: Logger, runId: string): SyncEvent | nu
   return null;
 }
 
+const changedUsers = (events: readonly SyncEvent[], outcomes: readonly SyncOutcome[]): string[] =>
+  events.filter((_, index) => outcomes[index]?.kind !== "skipped").map((event) => event.userId);
+
 async function publishChanges(deps: ReconcileDeps, events: readonly SyncEvent[], outcomes: readonly SyncOutcome[]): Promise<void> {
-  const changed = events.filter((_, index) => outcomes[index]?.kind !== "skipped").map((event) => event.userId);
+  const changed = changedUsers(events, outcomes);
   if (changed.length > 0) await deps.outbox?.publish(changed);
 }
 
@@ -228,28 +248,34 @@ export async function scanChunk(deps: ReconcileDeps, run: RunRef, options: Chunk
   const batchOptions = { dryRun, force: state.force };
   let checkpoint: RunCheckpoint = state;
   const pages = pagesFrom(deps.directory, state.offset, pageSize, pagesPerChunk);
+  // The app events of the users this chunk changed, published in groups (not a round trip a batch).
+  let unpublished: string[] = [];
+  const publish = async () => {
+    if (unpublished.length > 0) await deps.outbox?.publish(unpublished);
+    unpublished = [];
+  };
 
   for (let pagesRead = 0; pagesRead < pagesPerChunk && checkpoint.phase === "scan"; ) {
-    const users: UserJSON[] = [];
+    const batch = emptyCounts();
+    // A user listed twice (a deletion shifted the pages under us) is applied once.
+    const listed = new Map<string, ListedVersion>();
     let ended = false;
     for (let inBatch = 0; inBatch < pagesPerBatch && pagesRead < pagesPerChunk && !ended; inBatch += 1, pagesRead += 1) {
       const page = await pages.next();
-      users.push(...page);
+      batch.scanned += page.length;
       ended = page.length < pageSize;
-    }
-    const batch = emptyCounts();
-    batch.scanned = users.length;
-    const seen: SeenDigest = { counts: [...checkpoint.seen.counts], hashSums: [...checkpoint.seen.hashSums] };
-    // A user listed twice (a deletion shifted the pages under us) is applied once.
-    const listed = new Map<string, ListedVersion>();
-    for (const user of users) {
-      const version = listedVersion(user);
-      if (version) listed.set(version.id, version);
-      else {
-        batch.failed += 1;
-        deps.logger.warn({ userId: (user as { id?: unknown } | null)?.id }, "reconcile: unusable user in Clerk's list");
+      for (const user of page) {
+        const version = listedVersion(user);
+        if (!version) {
+          batch.failed += 1;
+          deps.logger.warn({ userId: (user as { id?: unknown } | null)?.id }, "reconcile: unusable user in Clerk's list");
+        } else if (options.known && isUnchanged(options.known, version, state.force)) {
+          // Settled as its page arrives: its payload is not kept while the batch fills (steady state: most users).
+          listed.set(version.id, { ...version, user: null });
+        } else listed.set(version.id, version);
       }
     }
+    const seen: SeenDigest = { counts: [...checkpoint.seen.counts], hashSums: [...checkpoint.seen.hashSums] };
     const states = await readStates(deps.users, [...listed.keys()], options.known);
     // The rules on the version alone: an unchanged user is settled here, unparsed; the others are parsed and applied.
     const events: SyncEvent[] = [];
@@ -260,7 +286,7 @@ export async function scanChunk(deps: ReconcileDeps, run: RunRef, options: Chunk
         if (decision.reason !== "tombstoned") addToDigest(seen, id);
         continue;
       }
-      const event = toUpsert(user, deps.logger, run.id);
+      const event = user && toUpsert(user, deps.logger, run.id);
       if (event) events.push(event);
       else batch.failed += 1;
     }
@@ -271,10 +297,13 @@ export async function scanChunk(deps: ReconcileDeps, run: RunRef, options: Chunk
       if (liveAfter(outcome, dryRun)) addToDigest(seen, event.userId);
       if (!dryRun && event.kind === "upsert" && (outcome.kind === "created" || outcome.kind === "updated")) options.known?.set(event.userId, event.snapshot.clerkUpdatedAt.getTime());
     });
-    if (!dryRun) await publishChanges(deps, events, outcomes);
+    if (!dryRun) unpublished.push(...changedUsers(events, outcomes));
+    // Published every `publishEvery` changed users and at the chunk's end, before that batch's checkpoint;
+    // a crash in between leaves them in the outboxes, for the outbox sweep (publish-pending-app-events).
+    if (unpublished.length >= publishEvery || ended || pagesRead >= pagesPerChunk) await publish();
     const next: RunCheckpoint = {
       phase: ended ? "sweep" : "scan",
-      offset: checkpoint.offset + users.length,
+      offset: checkpoint.offset + batch.scanned,
       bucket: 0,
       counts: addCounts({ ...checkpoint.counts }, batch),
       seen,

@@ -73,6 +73,7 @@ export interface RunState extends RunCheckpoint {
   dryRun: boolean;
   force: boolean;
   total: number | null;
+  startedAt: Date;
 }
 
 export interface RunStartOptions {
@@ -102,7 +103,12 @@ export interface RunReports {
   unfinished(trigger: string): Promise<RunState | null>;
   /** Makes `owner` the run's only checkpoint writer. */
   claim(runId: string, owner: string): Promise<void>;
-  finish(runId: string, result: { counts: ReconcileCounts; organizations?: OrganizationCounts; syncFailuresSincePreviousRun?: number; error?: string }, at?: Date): Promise<void>;
+  /** Closes the run; `startedAt` (from its state, when the caller holds it) spares reading it again. */
+  finish(
+    runId: string,
+    result: { counts: ReconcileCounts; organizations?: OrganizationCounts; syncFailuresSincePreviousRun?: number; error?: string; startedAt?: Date },
+    at?: Date,
+  ): Promise<void>;
   latest(limit: number): Promise<ReconciliationRun[]>;
 }
 
@@ -120,6 +126,7 @@ export function createRunReports(connection: Connection): RunReports {
       dryRun: run.dryRun,
       force: run.force ?? false,
       total: progress.total ?? null,
+      startedAt: run.startedAt,
       phase: (progress.phase as RunPhase | undefined) ?? "scan",
       offset: progress.offset ?? 0,
       bucket: progress.bucket ?? 0,
@@ -177,8 +184,8 @@ export function createRunReports(connection: Connection): RunReports {
     async claim(runId, owner) {
       await runs.updateOne({ _id: runId, status: "running" }, { $set: { owner } });
     },
-    async finish(runId, { counts, organizations, syncFailuresSincePreviousRun, error }, at = new Date()) {
-      const run = await runs.findById(runId, { startedAt: 1 }).lean();
+    async finish(runId, { counts, organizations, syncFailuresSincePreviousRun, error, startedAt }, at = new Date()) {
+      const run = startedAt ? { startedAt } : await runs.findById(runId, { startedAt: 1 }).lean();
       const status = error || counts.failed > 0 ? "failed" : "succeeded";
       await runs.updateOne(
         { _id: runId },

@@ -3,11 +3,12 @@ import mongoose, { type mongo } from "mongoose";
 import { describe, expect, it, vi } from "vitest";
 import { clerkUserSchema } from "../../../lib/clerk/user-payload.js";
 import { createClerkUserDirectory } from "../../../lib/clerk/clerk-user-directory.js";
+import { createOutboxPublisher } from "../../../lib/events/outbox.js";
 import { createLogger } from "../../../lib/logger.js";
 import { type ChunkOptions, type ReconcileDeps, scanChunk, sweepChunk } from "../../../lib/reconcile/reconcile-chunks.js";
 import { runReconciliation, type RunMode, startOrResumeRun } from "../../../lib/reconcile/run-reconciliation.js";
 import { createRunReports } from "../../../lib/reconcile/run-reports.js";
-import type { SyncEvent } from "../../../lib/sync/types.js";
+import type { AppEvent, SyncEvent } from "../../../lib/sync/types.js";
 import { toUserSnapshot } from "../../../lib/sync/to-user-snapshot.js";
 import { userModelFor } from "../../../lib/users/user-model.js";
 import { createUserStore } from "../../../lib/users/user-store.js";
@@ -299,6 +300,21 @@ describe("reconciliation against Clerk's user list", () => {
       expect(await reconcile({ force: true })).toMatchObject({ scanned: 41, created: 1, updated: 40, unchanged: 0 });
       expect(parses.ids()).toHaveLength(41);
     });
+  });
+
+  it("publishes a chunk's app events in one group at its end, not one publication a batch; none is left in the outboxes", async () => {
+    for (const id of ids(80)) await stored(inClerk(id));
+    for (const id of ["user_r0003", "user_r0052"]) clerkApi().users.set(id, { ...(clerkApi().users.get(id) as UserJSON), updated_at: 2_000, first_name: "Renamed" });
+    await db.users().collection.updateMany({}, { $unset: { outbox: 1 } }); // the creations' events, published long ago
+    const sent: AppEvent[][] = [];
+    const using: ReconcileDeps = { ...deps(), outbox: createOutboxPublisher(db.users(), async (events) => void sent.push(events)) };
+    const run = await startOrResumeRun(using, "test", {});
+    // Two batches of four pages, one changed user in each.
+    expect((await scanChunk(using, run, { pageSize, pagesPerChunk: 8, pagesPerBatch: 4 })).counts).toMatchObject({ scanned: 80, updated: 2 });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.map((event) => event.name)).toEqual(["app/user.updated", "app/user.updated"]);
+    expect(sent[0]?.map((event) => event.data.userId).sort()).toEqual(["user_r0003", "user_r0052"]);
+    expect(await db.users().countDocuments({ "outbox.id": { $exists: true } })).toBe(0);
   });
 
   it("round trips: a batch of pages costs one state read, then one read and one write of its changed users, then its checkpoint", async () => {
