@@ -58,6 +58,7 @@ import { clerkEnvelope, clerkUser, signDelivery, testSigningSecret } from "../te
 import { serveHandler } from "../test/support/http.js";
 import { syncFunctionEngines, testInngestConfig } from "../test/support/inngest.js";
 import { appEventFixture, startNatsServer, type NatsServer } from "../test/support/nats-server.js";
+import { percentile } from "./common.js";
 
 // ---------------------------------------------------------------------------------------------
 // Output: figures only on stdout; anything a library prints goes to stderr.
@@ -83,11 +84,6 @@ function intEnv(name: string, fallback: number, min = 1): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}, got ${JSON.stringify(raw)}`);
   return value;
-}
-/** Nearest-rank percentile of ascending `sorted`. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 interface Deferred<T> {
   promise: Promise<T>;

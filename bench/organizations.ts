@@ -62,7 +62,7 @@ import { startClerkStandIn } from "./support/clerk-stand-in.js";
 import { startOrganizationStandIn } from "./support/org-clerk-stand-in.js";
 import { benchMembersPage } from "./support/org-members-page.js";
 import { countDivergences, type Divergences, entityOf, generateStream, faultyDeliveries, type StreamEvent, type Truth } from "./support/org-stream.js";
-import { gitCommit } from "./common.js";
+import { gitCommit, median, percentile } from "./common.js";
 import { trackBenchDatabases } from "./support/bench-databases.js";
 import { type BenchDatabase, figure, intEnv, keepStdoutForFigures, log, logLoad, requireMongoUri, seededRandom } from "./support/reconcile-harness.js";
 
@@ -261,8 +261,6 @@ interface RunResult {
   divergences: Divergences;
 }
 
-const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 50);
 const describe = (d: Divergences) => `${d.total} divergences (users ${d.users}, organizations ${d.organizations}, memberships ${d.memberships})`;
 
 async function measure(variant: Variant, events: readonly StreamEvent[], truth: Truth, round: number): Promise<RunResult> {

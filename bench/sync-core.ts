@@ -42,7 +42,7 @@ import { clerkEnvelope, clerkUser, signDelivery, testSigningSecret } from "../te
 import { serveHandler } from "../test/support/http.js";
 import { runPool } from "../test/support/run-pool.js";
 import { testInngestConfig } from "../test/support/inngest.js";
-import { gitCommit } from "./common.js";
+import { gitCommit, median, percentile } from "./common.js";
 import { trackBenchDatabases } from "./support/bench-databases.js";
 import { type BenchDatabase, figure, intEnv, keepStdoutForFigures, log, logLoad, requireMongoUri, seededRandom } from "./support/reconcile-harness.js";
 
@@ -124,8 +124,6 @@ interface RunResult {
   stale: number;
 }
 
-const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 50);
 
 /** A variant: what it needs once, and one measured pass over the stream. */
 interface Variant {

@@ -1,6 +1,5 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { UserJSON } from "@clerk/backend";
+import { serveClerkApi } from "./clerk-api-server.js";
 
 /**
  * Clerk's Backend API user endpoints at their HTTP boundary, on 127.0.0.1, sized for
@@ -49,30 +48,15 @@ export async function startClerkStandIn(secretKey: string): Promise<ClerkStandIn
     removed = 0;
   }
 
-  const notFound = (what: string) =>
-    JSON.stringify({ errors: [{ message: "not found", long_message: `${what} not found`, code: "resource_not_found" }], clerk_trace_id: "trace_bench" });
-
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const reply = (status: number, body: string) => {
-      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-      res.end(body);
-    };
-    if (req.headers.authorization !== `Bearer ${secretKey}`) {
-      return reply(401, JSON.stringify({ errors: [{ message: "Unauthorized", long_message: "Invalid secret key", code: "authentication_invalid" }] }));
-    }
-    if (req.method !== "GET") return reply(405, JSON.stringify({ errors: [{ message: "method not allowed", code: "method_not_allowed" }] }));
-
+  const server = await serveClerkApi(secretKey, ({ url, reply, notFound, pageParams }) => {
     if (url.pathname === "/v1/users/count") {
       requests.count += 1;
       return reply(200, JSON.stringify({ object: "total_count", total_count: json.size }));
     }
     if (url.pathname === "/v1/users") {
-      const limit = Number(url.searchParams.get("limit") ?? 10);
-      const offset = Number(url.searchParams.get("offset") ?? 0);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500 || !Number.isInteger(offset) || offset < 0) {
-        return reply(422, JSON.stringify({ errors: [{ message: "invalid limit or offset", code: "form_param_value_invalid" }] }));
-      }
+      const params = pageParams();
+      if (!params) return;
+      const { limit, offset } = params;
       compact();
       const ascending = url.searchParams.get("order_by") === "+created_at";
       const ids = url.searchParams.getAll("user_id");
@@ -98,16 +82,13 @@ export async function startClerkStandIn(secretKey: string): Promise<ClerkStandIn
       requests.get += 1;
       const id = decodeURIComponent(match[1] ?? "");
       const user = json.get(id);
-      return user ? reply(200, user) : reply(404, notFound(`User ${id}`));
+      return user ? reply(200, user) : notFound(`User ${id}`);
     }
-    reply(404, notFound("route"));
+    notFound("route");
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     get size() {
       return json.size;
     },
@@ -125,10 +106,6 @@ export async function startClerkStandIn(secretKey: string): Promise<ClerkStandIn
       if (json.delete(id)) removed += 1;
     },
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }

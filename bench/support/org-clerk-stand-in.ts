@@ -1,6 +1,5 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { OrganizationJSON, OrganizationMembershipJSON } from "@clerk/backend";
+import { serveClerkApi } from "./clerk-api-server.js";
 
 /**
  * Clerk's Backend API organization endpoints at their HTTP boundary, on 127.0.0.1, for
@@ -38,25 +37,10 @@ export async function startOrganizationStandIn(
   const memberJson = new Map([...membersOf].map(([id, list]) => [id, byCreation(list).map((membership) => JSON.stringify(membership))]));
   const requests = { organizations: 0, organization: 0, memberships: 0 };
 
-  const notFound = (what: string) => JSON.stringify({ errors: [{ message: "not found", long_message: `${what} not found`, code: "resource_not_found" }], clerk_trace_id: "trace_bench" });
-
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const reply = (status: number, body: string) => {
-      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-      res.end(body);
-    };
-    if (req.headers.authorization !== `Bearer ${secretKey}`) {
-      return reply(401, JSON.stringify({ errors: [{ message: "Unauthorized", long_message: "Invalid secret key", code: "authentication_invalid" }] }));
-    }
-    if (req.method !== "GET") return reply(405, JSON.stringify({ errors: [{ message: "method not allowed", code: "method_not_allowed" }] }));
+  const server = await serveClerkApi(secretKey, ({ url, reply, notFound, pageParams }) => {
     const page = (texts: readonly string[]) => {
-      const limit = Number(url.searchParams.get("limit") ?? 10);
-      const offset = Number(url.searchParams.get("offset") ?? 0);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500 || !Number.isInteger(offset) || offset < 0) {
-        return reply(422, JSON.stringify({ errors: [{ message: "invalid limit or offset", code: "form_param_value_invalid" }] }));
-      }
-      reply(200, `{"data":[${texts.slice(offset, offset + limit).join(",")}],"total_count":${texts.length}}`);
+      const params = pageParams();
+      if (params) reply(200, `{"data":[${texts.slice(params.offset, params.offset + params.limit).join(",")}],"total_count":${texts.length}}`);
     };
 
     if (url.pathname === "/v1/organizations") {
@@ -69,21 +53,10 @@ export async function startOrganizationStandIn(
       const organization = organizationById.get(id);
       if (match[2]) requests.memberships += 1;
       else requests.organization += 1;
-      if (!organization) return reply(404, notFound(`Organization ${id}`));
+      if (!organization) return notFound(`Organization ${id}`);
       return match[2] ? page(memberJson.get(id) ?? []) : reply(200, organization);
     }
-    reply(404, notFound("route"));
+    notFound("route");
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: server.url, requests, close: server.close };
 }

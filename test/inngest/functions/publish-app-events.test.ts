@@ -6,6 +6,7 @@ import { createPublishAppEvents } from "../../../inngest/functions/publish-app-e
 import { createLogger } from "../../../lib/logger.js";
 import { UnpublishableAppEventError, createAppEventPublisher, type AppEventPublisher } from "../../../lib/nats/app-event-publisher.js";
 import type { AppEventName } from "../../../lib/nats/app-event-subjects.js";
+import { deployedAppEventNames } from "../../support/app-event-names.js";
 import { testInngestConfig } from "../../support/inngest.js";
 import { appEventFixture, deleteAppEventsStream, readAppEventsStream, startNatsServer, type NatsServer } from "../../support/nats-server.js";
 
@@ -37,19 +38,7 @@ describe("publish-app-events, run by @inngest/test", () => {
     const opts = fn["opts"] as { id: string; triggers: { event: string }[]; retries: number };
     expect(fn.id(inngest.id)).toBe("clerk-mongo-sync-test-publish-app-events");
     expect(opts.triggers.map((trigger) => trigger.event)).toEqual(appEvents.map((event) => event.name));
-    expect(opts.triggers.map((trigger) => trigger.event)).toEqual([
-      "app/user.created",
-      "app/user.updated",
-      "app/user.deleted",
-      "app/user.signed_in",
-      "app/user.signed_out",
-      "app/organization.created",
-      "app/organization.updated",
-      "app/organization.deleted",
-      "app/membership.created",
-      "app/membership.updated",
-      "app/membership.deleted",
-    ]);
+    expect(opts.triggers.map((trigger) => trigger.event)).toEqual(deployedAppEventNames);
     expect(opts.retries).toBe(10);
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createInngestClient } from "../../../inngest/client.js";
 import { createFunctions } from "../../../inngest/functions/index.js";
 import { createLogger } from "../../../lib/logger.js";
+import { deployedAppEventNames } from "../../support/app-event-names.js";
 import { testInngestConfig, testSchedule } from "../../support/inngest.js";
 
 /** Registration only: no function runs, so no dependency is ever resolved. */
@@ -87,19 +88,7 @@ const expected = [
   {
     ...defaults,
     id: "publish-app-events",
-    triggers: [
-      "app/user.created",
-      "app/user.updated",
-      "app/user.deleted",
-      "app/user.signed_in",
-      "app/user.signed_out",
-      "app/organization.created",
-      "app/organization.updated",
-      "app/organization.deleted",
-      "app/membership.created",
-      "app/membership.updated",
-      "app/membership.deleted",
-    ],
+    triggers: [...deployedAppEventNames],
     concurrency: undefined,
     retries: 10,
     onFailure: true,
