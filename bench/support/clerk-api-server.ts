@@ -1,5 +1,5 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { serveHandler } from "../../test/support/http.js";
 
 /** One request to a Clerk Backend API stand-in, already authenticated and a GET. */
 export interface ClerkApiRequest {
@@ -16,7 +16,7 @@ export interface ClerkApiRequest {
  * (401 otherwise), GET only (405), JSON answers with Clerk's error shapes; `route` answers the rest.
  */
 export async function serveClerkApi(secretKey: string, route: (request: ClerkApiRequest) => void): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const reply = (status: number, body: string) => {
       res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
@@ -39,16 +39,7 @@ export async function serveClerkApi(secretKey: string, route: (request: ClerkApi
         return null;
       },
     });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
+  // Reconciliation pauses between pages while it writes: keep its connection open meanwhile.
+  return serveHandler(handle, { keepAliveTimeoutMs: 30_000 });
 }

@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 
 /** Serves one handler on 127.0.0.1 so tests exercise it over real HTTP. */
-export async function serveHandler(handler: (req: IncomingMessage, res: ServerResponse) => unknown) {
+export async function serveHandler(handler: (req: IncomingMessage, res: ServerResponse) => unknown, { keepAliveTimeoutMs }: { keepAliveTimeoutMs?: number } = {}) {
   const server = createServer((req, res) => {
     Promise.resolve(handler(req, res)).catch((error: unknown) => {
       res.writeHead(500).end(String(error));
     });
   });
+  if (keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = keepAliveTimeoutMs;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
