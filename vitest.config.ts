@@ -29,7 +29,7 @@ export default defineConfig({
   test: {
     setupFiles: ["test/support/fail-on-console-error.ts"],
     // A skipped or todo test fails the run (`.only` already does: allowOnly is off outside watch mode).
-    reporters: ["default", "./test/support/no-skipped-tests-reporter.ts"],
+    reporters: ["default", "./test/support/closing-summary-reporter.ts"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,
