@@ -34,14 +34,17 @@
  * (the small runs' variants, comma-separated: cli,inngest,naive by default; fewer only for development),
  * BENCH_RECONCILE_SMALL_TIMEOUT_S and BENCH_RECONCILE_LARGE_TIMEOUT_S (240 and 900 s, per run),
  * BENCH_RECONCILE_PROFILE (a directory: each OURS worker writes a `--cpu-prof` and a
- * `--heap-prof` profile there), BENCH_RECONCILE_WORKER_NODE_ARGS (Node options for the workers, e.g.
- * `--max-semi-space-size=16`: development only, printed with each run; none by default). Quick iteration: BENCH_RECONCILE_SMALL=2000
+ * `--heap-prof` profile there), BENCH_RECONCILE_WORKER_NODE_ARGS (Node options for the CLI variant's workers instead of those of
+ * package.json's `sync` script, which they run with by default; printed with each run). Quick iteration: BENCH_RECONCILE_SMALL=2000
  * BENCH_RECONCILE_LARGE=0 BENCH_RECONCILE_RUNS=1 (under a minute).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { UserJSON } from "@clerk/backend";
 import { clerkUserSchema } from "../lib/clerk/user-payload.js";
 import { toUserSnapshot } from "../lib/sync/to-user-snapshot.js";
 import { clerkUser } from "../test/support/clerk-fixtures.js";
+import { root } from "./common.js";
 import { startClerkStandIn, type ClerkStandIn } from "./support/clerk-stand-in.js";
 import {
   bundleWorker,
@@ -69,8 +72,20 @@ const driftPercent = Number(process.env.BENCH_RECONCILE_DRIFT_PERCENT ?? 1);
 const smallTimeoutMs = intEnv("BENCH_RECONCILE_SMALL_TIMEOUT_S", 240) * 1000;
 const largeTimeoutMs = intEnv("BENCH_RECONCILE_LARGE_TIMEOUT_S", 900) * 1000;
 const profileDir = process.env.BENCH_RECONCILE_PROFILE;
-/** Node/V8 options for the measured workers (development only: e.g. `--max-semi-space-size=16`); logged with every run. */
-const workerNodeArgs = (process.env.BENCH_RECONCILE_WORKER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+/**
+ * Node/V8 options for the CLI variant's workers: by default the ones `npm run sync` runs with
+ * (package.json), so the bench measures the memory production gets; BENCH_RECONCILE_WORKER_NODE_ARGS
+ * replaces them (development). Logged with every run. The Inngest and naive variants run with Node's defaults.
+ */
+const cliNodeArgs = (process.env.BENCH_RECONCILE_WORKER_NODE_ARGS ?? syncScriptNodeArgs()).split(" ").filter(Boolean);
+
+/** The options between `node` and `--import tsx` in package.json's `sync` script. */
+function syncScriptNodeArgs(): string {
+  const script: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts.sync;
+  const options = /^node ((?:--[\w-]+(?:=\S+)? )*)--import tsx /.exec(script);
+  if (!options) throw new Error(`package.json's sync script is not "node [options] --import tsx ...": ${script}`);
+  return options[1]!.trim();
+}
 const secretKey = "sk_test_bench_reconcile";
 const databases = new Set<string>();
 const started = Date.now();
@@ -156,6 +171,7 @@ const workerScript = bundleWorker("bench/support/reconcile-worker.ts");
 async function measure(label: string, variant: ReconcileVariant, dbName: string, expect: ReconcileJob["expect"], timeoutMs: number): Promise<Measured> {
   databases.add(dbName);
   const job: ReconcileJob = { variant, mongoUri, dbName, clerkUrl: standIn!.url, secretKey, expect };
+  const workerNodeArgs = variant === "cli" ? cliNodeArgs : [];
   const nodeArgs = [...workerNodeArgs, ...(profileDir && variant !== "naive" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--heap-prof", `--heap-prof-dir=${profileDir}`] : [])];
   try {
     const result = await runWorker<ReconcileResult, ReconcileProgress>(workerScript, job, { label, timeoutMs, nodeArgs });

@@ -19,7 +19,7 @@ import { addToDigest, bucketCount, bucketOf, differingBuckets, digestTotal, empt
  * (lib/reconcile/run-reports.ts) and writes it after every batch of pages, so a crash, a
  * retried step or a resumed CLI run carries on after the last batch written.
  *
- * 1. Scan: page through Clerk's users (oldest first, the next page fetched while the current
+ * 1. Scan: page through Clerk's users (oldest first, the next pages fetched while the current
  *    batch is applied) and apply each batch of pages through the same sync rules as the
  *    webhooks. Most listed users are unchanged, so a batch first reads only the rules' state
  *    of its users (`_id`, `clerkUpdatedAt`, `deletedAt`: one `_id: {$in}` read) and decides on
@@ -210,26 +210,37 @@ async function runState(deps: ReconcileDeps, run: RunRef): Promise<RunState> {
   return state;
 }
 
+/** Clerk's list pages in flight at once: Clerk answers a page in tens of milliseconds, and the directory paces every request to the rate budget. */
+const pagesInFlight = 3;
+
 /**
- * Clerk's pages from `offset`, at most `maxPages`, each requested while the previous one is
- * being applied (the pacing and Clerk's latency overlap the database work). A page is
- * requested only within the chunk, so a resumed run never asks for a page twice.
+ * Clerk's pages from `offset`, at most `maxPages`, requested ahead while earlier ones are
+ * applied (Clerk's latency overlaps the database work): up to `pagesInFlight` of the pages
+ * that Clerk's count at the run's start (`expectedTotal`) says exist, then one at a time while
+ * pages keep coming back full (users created since). A short page ends the list, and pages
+ * requested past it are dropped. A page is requested only within the chunk, so a resumed run
+ * never asks for a page twice.
  */
-function pagesFrom(directory: ClerkUserDirectory, offset: number, pageSize: number, maxPages: number) {
+function pagesFrom(directory: ClerkUserDirectory, offset: number, pageSize: number, maxPages: number, expectedTotal: number) {
   let requested = 0;
   let nextOffset = offset;
-  let ahead: Promise<UserJSON[]> | null = null;
+  const inFlight: Promise<UserJSON[]>[] = [];
   const request = () => {
     requested += 1;
     const page = directory.listPage(nextOffset, pageSize);
     nextOffset += pageSize;
-    page.catch(() => {}); // awaited by next(); a page left behind when the list ends must not crash the process
-    return page;
+    page.catch(() => {}); // awaited by next(); a page dropped when the list ends must not crash the process
+    inFlight.push(page);
+  };
+  const topUp = () => {
+    while (requested < maxPages && inFlight.length < pagesInFlight && (nextOffset < expectedTotal || inFlight.length === 0)) request();
   };
   return {
     async next(): Promise<UserJSON[]> {
-      const page = await (ahead ?? request());
-      ahead = page.length === pageSize && requested < maxPages ? request() : null;
+      topUp();
+      const page = await (inFlight.shift() as Promise<UserJSON[]>);
+      if (page.length < pageSize) inFlight.length = 0;
+      else topUp();
       return page;
     },
   };
@@ -247,7 +258,7 @@ export async function scanChunk(deps: ReconcileDeps, run: RunRef, options: Chunk
   const { dryRun } = state;
   const batchOptions = { dryRun, force: state.force };
   let checkpoint: RunCheckpoint = state;
-  const pages = pagesFrom(deps.directory, state.offset, pageSize, pagesPerChunk);
+  const pages = pagesFrom(deps.directory, state.offset, pageSize, pagesPerChunk, state.total ?? 0);
   // The app events of the users this chunk changed, published in groups (not a round trip a batch).
   let unpublished: string[] = [];
   const publish = async () => {

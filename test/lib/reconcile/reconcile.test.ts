@@ -160,6 +160,28 @@ describe("reconciliation against Clerk's user list", () => {
     expect([...clerkApi().listServed.entries()]).toEqual([0, 10, 20, 30, 40].map((offset) => [offset, 1]));
   });
 
+  it("keeps up to three of the pages Clerk's count says exist in flight, and requests none past the end", async () => {
+    for (const id of ids(65)) inClerk(id);
+    const using = deps();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const listPage = using.directory.listPage.bind(using.directory);
+    using.directory = Object.assign(Object.create(using.directory) as ReconcileDeps["directory"], {
+      listPage: async (offset: number, limit: number) => {
+        mostInFlight = Math.max(mostInFlight, (inFlight += 1));
+        try {
+          return await listPage(offset, limit);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    });
+    clerkApi().setDelay(20);
+    expect(await reconcile({}, using, { pageSize, pagesPerChunk: 20, pagesPerBatch: 2 })).toMatchObject({ scanned: 65, created: 65, failed: 0 });
+    expect(mostInFlight).toBe(3);
+    expect([...clerkApi().listServed.entries()].sort(([a], [b]) => a - b)).toEqual([0, 10, 20, 30, 40, 50, 60].map((offset) => [offset, 1]));
+  });
+
   it("finds a deleted user among many by looking up only its bucket's users (at most 100 ids a request)", async () => {
     for (const id of ids(300)) await stored(inClerk(id));
     clerkApi().users.delete("user_r0123");
