@@ -39,6 +39,11 @@ export interface AuditLog extends AuditSink {
   purgeOlderThan(cutoff: Date): Promise<number>;
 }
 
+/** The stored shape of an entry: the schema's fields only, an absent optional field left out (not written as null). */
+function toRecord({ userId, entity, source, sourceEventId, decision, change, detail }: AuditRecordInput, at: Date): Omit<AuditRecord, "_id"> {
+  return { userId, source, sourceEventId: sourceEventId ?? null, decision, change: change ?? null, at, ...(entity !== undefined && { entity }), ...(detail !== undefined && { detail }) };
+}
+
 export function createAuditLog(connection: Connection, now: () => Date = () => new Date()): AuditLog {
   const model =
     (connection.models.SyncAudit as Model<AuditRecord> | undefined) ?? connection.model<AuditRecord>("SyncAudit", auditSchema);
@@ -46,9 +51,11 @@ export function createAuditLog(connection: Connection, now: () => Date = () => n
     async record(entries) {
       if (entries.length === 0) return;
       const at = now();
+      // `lean`: plain records, not a hydrated Mongoose document each (a reconciliation batch records
+      // 2,000). Lean skips casting, validation and defaults, so `toRecord` writes exactly the schema's fields.
       await model.insertMany(
-        entries.map((entry) => ({ ...entry, at })),
-        { ordered: false },
+        entries.map((entry) => toRecord(entry, at)),
+        { ordered: false, lean: true },
       );
     },
     history(userId, { limit, beforeId }) {
