@@ -89,7 +89,11 @@ export async function readKnownStates(users: UserModel): Promise<KnownStates> {
 export interface ChunkOptions {
   /** Pages of Clerk's list a scan chunk reads (an Inngest step's worth of work). */
   pagesPerChunk?: number;
-  /** Pages applied with one database read and one bulk write, then checkpointed. */
+  /**
+   * Pages applied with one database read and one bulk write, then checkpointed. With `known`, a
+   * batch is instead this many pages' worth of users to write (or the chunk's end): unchanged users
+   * cost nothing to hold, so a run in sync writes one checkpoint a chunk, not one per few pages.
+   */
   pagesPerBatch?: number;
   pageSize?: number;
   /** Buckets of the seen digest a sweep chunk compares (default: as many as keep ~250k ids in memory). */
@@ -100,8 +104,9 @@ export interface ChunkOptions {
 
 /**
  * A batch of 4 pages (2,000 users) keeps a steady batch at 3 round trips (the state read, the
- * changed users' read and write, the checkpoint) and its parsed pages at a few megabytes; a chunk
- * of 20 pages (10,000 users) is a few seconds of work, well inside an Inngest step.
+ * changed users' read and write, the checkpoint) and its parsed pages at a few megabytes (with
+ * `known`: 2,000 users to write, whatever the pages); a chunk of 20 pages (10,000 users) is a few
+ * seconds of work, well inside an Inngest step.
  */
 const defaults = { pagesPerChunk: 20, pagesPerBatch: 4 } as const;
 /**
@@ -270,8 +275,11 @@ export async function scanChunk(deps: ReconcileDeps, run: RunRef, options: Chunk
     const batch = emptyCounts();
     // A user listed twice (a deletion shifted the pages under us) is applied once.
     const listed = new Map<string, ListedVersion>();
+    let toWrite = 0;
     let ended = false;
-    for (let inBatch = 0; inBatch < pagesPerBatch && pagesRead < pagesPerChunk && !ended; inBatch += 1, pagesRead += 1) {
+    // Without `known` the batch's state read is one `_id: {$in}` of its listed users, so it is bounded by pages.
+    const batchFull = (inBatch: number) => (options.known ? toWrite >= pagesPerBatch * pageSize : inBatch >= pagesPerBatch);
+    for (let inBatch = 0; !batchFull(inBatch) && pagesRead < pagesPerChunk && !ended; inBatch += 1, pagesRead += 1) {
       const page = await pages.next();
       batch.scanned += page.length;
       ended = page.length < pageSize;
@@ -283,7 +291,10 @@ export async function scanChunk(deps: ReconcileDeps, run: RunRef, options: Chunk
         } else if (options.known && isUnchanged(options.known, version, state.force)) {
           // Settled as its page arrives: its payload is not kept while the batch fills (steady state: most users).
           listed.set(version.id, { ...version, user: null });
-        } else listed.set(version.id, version);
+        } else {
+          listed.set(version.id, version);
+          toWrite += 1;
+        }
       }
     }
     const seen: SeenDigest = { counts: [...checkpoint.seen.counts], hashSums: [...checkpoint.seen.hashSums] };

@@ -182,6 +182,26 @@ describe("reconciliation against Clerk's user list", () => {
     expect([...clerkApi().listServed.entries()].sort(([a], [b]) => a - b)).toEqual([0, 10, 20, 30, 40, 50, 60].map((offset) => [offset, 1]));
   });
 
+  it("with our users' states in memory (the CLI), a batch is pagesPerBatch pages' worth of users to write: one checkpoint a chunk in sync, one every pagesPerBatch pages cold", async () => {
+    const checkpointsOf = async (options: ChunkOptions) => {
+      const using = deps();
+      let checkpoints = 0;
+      const checkpoint = using.reports.checkpoint.bind(using.reports);
+      using.reports = Object.assign(Object.create(using.reports) as ReconcileDeps["reports"], {
+        checkpoint: (...args: Parameters<typeof checkpoint>) => ((checkpoints += 1), checkpoint(...args)),
+      });
+      const counts = await reconcile({}, using, options);
+      return { counts, checkpoints };
+    };
+    for (const id of ids(80)) inClerk(id);
+    const options: ChunkOptions = { pageSize, pagesPerChunk: 4, pagesPerBatch: 2 };
+    // Cold: every user is written, 20 a batch (two pages); 8 full pages and the empty end of the list, then the sweep's.
+    expect(await checkpointsOf(options)).toEqual({ counts: expect.objectContaining({ scanned: 80, created: 80 }), checkpoints: 4 + 1 + 1 });
+    // In sync but one user: one batch a chunk (4 pages), then the list's empty end, then the sweep's.
+    clerkApi().users.set("user_r0042", { ...(clerkApi().users.get("user_r0042") as UserJSON), updated_at: 2_000 });
+    expect(await checkpointsOf(options)).toEqual({ counts: expect.objectContaining({ scanned: 80, updated: 1, unchanged: 79 }), checkpoints: 2 + 1 + 1 });
+  });
+
   it("finds a deleted user among many by looking up only its bucket's users (at most 100 ids a request)", async () => {
     for (const id of ids(300)) await stored(inClerk(id));
     clerkApi().users.delete("user_r0123");
